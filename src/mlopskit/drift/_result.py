@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from pydantic import Field
+
 from mlopskit._results import Frame, Result
 
 __all__ = ["DriftResult"]
@@ -50,4 +52,4 @@ class DriftResult(Result):
     n_sample: int
     features: Frame | None = None
     correction: str | None = None
-    details: dict[str, Any] = {}
+    details: dict[str, Any] = Field(default_factory=dict)
