@@ -5,6 +5,19 @@ detector, ``detect(sample)`` returns a :class:`DriftResult`); streaming detector
 river's (``update(x)`` returns the detector, ``drift_detected`` is a property).
 """
 
+from mlopskit.drift._bbse import BBSE, RLLS
+from mlopskit.drift._label import LabelDrift
+from mlopskit.drift._mlls import MLLS
+from mlopskit.drift._priors import PriorAdjustment, PriorShiftResult, adjust_priors
 from mlopskit.drift._result import DriftResult
 
-__all__ = ["DriftResult"]
+__all__ = [
+    "BBSE",
+    "DriftResult",
+    "LabelDrift",
+    "MLLS",
+    "PriorAdjustment",
+    "PriorShiftResult",
+    "RLLS",
+    "adjust_priors",
+]
