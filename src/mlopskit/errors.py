@@ -25,7 +25,8 @@ The tree::
      │   ├─ RegistryLookupError (LookupError)   unknown model, version or alias
      │   └─ PromotionRefusedError               a promotion gate failed
      ├─ DriftError                              drift detection
-     │   └─ DriftInputError (ValueError)        NaN, wrong shape or columns, too few rows
+     │   ├─ DriftInputError (ValueError)        NaN, wrong shape or columns, too few rows
+     │   └─ DatasetUnavailableError (LookupError) a benchmark dataset is not on disk
      ├─ RolloutError (ValueError)               rollout simulation: bad scenario
      └─ LoopError (RuntimeError)                the continuous-training loop
 
@@ -49,6 +50,7 @@ from __future__ import annotations
 from typing import Any
 
 __all__ = [
+    "DatasetUnavailableError",
     "DriftError",
     "DriftInputError",
     "FingerprintError",
@@ -187,6 +189,10 @@ class DriftError(MlopsKitError):
 
 class DriftInputError(DriftError, ValueError):
     """Input a detector cannot use: NaN or inf, wrong shape, columns or dtypes."""
+
+
+class DatasetUnavailableError(DriftError, LookupError):
+    """A benchmark dataset is not available locally (mlopskit never downloads one)."""
 
 
 # --- rollout and loop -------------------------------------------------------------
