@@ -20,7 +20,9 @@ The tree::
      │   └─ SchemaValidationError               data failed validation (carries the report)
      ├─ PipelineError                           pipeline: definition and execution
      │   ├─ PipelineDefinitionError (ValueError) a cycle, missing input, duplicate name …
-     │   └─ StepFailedError (RuntimeError)      a step raised (carries the run record)
+     │   ├─ RunNotFoundError (LookupError)      no saved run with that id in the store
+     │   ├─ StepFailedError (RuntimeError)      a step raised (carries the run record)
+     │   └─ UncacheableOutputError (TypeError)  a step's output cannot be stored
      ├─ RegistryError (ValueError)              registry: bad names, refused writes
      │   ├─ RegistryLookupError (LookupError)   unknown model, version or alias
      │   └─ PromotionRefusedError               a promotion gate failed
@@ -67,10 +69,12 @@ __all__ = [
     "RegistryError",
     "RegistryLookupError",
     "RolloutError",
+    "RunNotFoundError",
     "SchemaError",
     "SchemaValidationError",
     "StepFailedError",
     "StoreError",
+    "UncacheableOutputError",
     "VersioningError",
 ]
 
@@ -163,6 +167,14 @@ class PipelineDefinitionError(PipelineError, ValueError):
 
 class StepFailedError(PipelineError, RuntimeError):
     """A step raised while the pipeline ran; ``run`` holds the run record."""
+
+
+class RunNotFoundError(PipelineError, LookupError):
+    """No run with the requested id is saved in the store; the message lists some."""
+
+
+class UncacheableOutputError(PipelineError, TypeError):
+    """A step's output cannot be fingerprinted or stored; mark the step ``cache=False``."""
 
 
 # --- registry ---------------------------------------------------------------------
