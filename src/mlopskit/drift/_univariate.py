@@ -1,0 +1,136 @@
+"""Shared machinery of the per-column numeric tests (KS, Cramér–von Mises,
+Anderson–Darling, Wasserstein).
+
+The reference is sorted once at ``fit`` (NaN last, so the valid values of a column
+are a prefix). At ``detect`` the columns are grouped by their number of valid
+values in the reference and in the sample (one group unless ``nan_policy="omit"``
+dropped values), and each group is tested in one vectorised call.
+
+What does *not* belong here: the statistics themselves (``_stats.py``) and input
+checks (``_base.py``).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import Any, ClassVar
+
+import numpy as np
+from numpy.typing import NDArray
+
+from mlopskit.drift._base import BaseDriftDetector, Table, combine_features
+from mlopskit.drift._result import DriftResult
+from mlopskit.drift._stats import SortedColumns
+
+__all__: list[str] = []
+
+FloatArray = NDArray[np.float64]
+
+
+class UnivariateNumericDrift(BaseDriftDetector):
+    """Base of the column-wise numeric tests; subclasses implement ``_test_group``.
+
+    ``_test_group(reference, sample)`` receives the reference columns as
+    :class:`~mlopskit.drift._stats.SortedColumns` (valid values only) and the sample
+    as a ``(n, k)`` float64 array (valid values only) and returns ``(statistics,
+    p_values, details)``; ``p_values`` is ``None`` for distances.
+    """
+
+    _method: ClassVar[str] = ""
+
+    def _fit(self, table: Table) -> None:
+        matrix = table.numeric_matrix()
+        if getattr(self, "nan_policy", "raise") == "omit":
+            matrix = np.where(np.isfinite(matrix), matrix, np.nan)
+        self.reference_ = SortedColumns(matrix)
+        self.n_valid_reference_ = np.isfinite(matrix).sum(axis=0)
+        for name, n in zip(table.names, self.n_valid_reference_, strict=True):
+            if n < self._min_rows:
+                raise self._too_few("reference", name, int(n))
+
+    def _detect(self, table: Table) -> DriftResult:
+        matrix = table.numeric_matrix()
+        n_cols = matrix.shape[1]
+        omit = getattr(self, "nan_policy", "raise") == "omit"
+        n_ref = self.n_valid_reference_
+        if omit:
+            valid = np.isfinite(matrix)
+            n_smp = valid.sum(axis=0)
+        else:
+            n_smp = np.full(n_cols, matrix.shape[0])
+        for name, n in zip(table.names, n_smp, strict=True):
+            if n < self._min_rows:
+                raise self._too_few("sample", name, int(n))
+        stats = np.full(n_cols, np.nan)
+        pvals = np.full(n_cols, np.nan)
+        details: dict[str, Any] = {}
+        if not omit or ((n_smp == matrix.shape[0]).all() and (n_ref == n_ref[0]).all()):
+            groups = {(int(n_ref[0]), int(n_smp[0])): np.arange(n_cols)}
+        else:
+            by_size: defaultdict[tuple[int, int], list[int]] = defaultdict(list)
+            for j in range(n_cols):
+                by_size[int(n_ref[j]), int(n_smp[j])].append(j)
+            groups = {k: np.asarray(v, dtype=np.intp) for k, v in by_size.items()}
+        for (nr, ns), cols in groups.items():
+            full = len(cols) == n_cols and nr == self.reference_.n_rows
+            ref = self.reference_ if full else self.reference_.subset(cols, nr)
+            if omit and ns < matrix.shape[0]:
+                block = np.sort(
+                    np.where(valid[:, cols], matrix[:, cols], np.nan), axis=0
+                )
+                smp = block[:ns]
+            else:
+                smp = matrix if len(cols) == n_cols else matrix[:, cols]
+            s, p, extra = self._test_group(ref, smp)
+            stats[cols] = s
+            if p is not None:
+                pvals[cols] = p
+            for key, value in extra.items():
+                details.setdefault(key, {}).update(
+                    {table.names[c]: v for c, v in zip(cols, value, strict=True)}
+                )
+        if omit:
+            details["n_omitted_reference"] = {
+                name: int(self.n_reference_ - n)
+                for name, n in zip(table.names, n_ref, strict=True)
+            }
+            details["n_omitted_sample"] = {
+                name: int(table.n_rows - n)
+                for name, n in zip(table.names, n_smp, strict=True)
+            }
+        return self._result(table, stats, pvals, details)
+
+    def _test_group(
+        self, reference: SortedColumns, sample: FloatArray
+    ) -> tuple[FloatArray, FloatArray | None, dict[str, list[Any]]]:
+        raise NotImplementedError
+
+    def _result(
+        self,
+        table: Table,
+        stats: FloatArray,
+        pvals: FloatArray,
+        details: dict[str, Any],
+    ) -> DriftResult:
+        alpha = float(self.alpha)
+        correction = self.correction if len(table.names) > 1 else None
+        frame, best, p_best = combine_features(
+            table.names,
+            [self._method] * len(table.names),
+            stats,
+            pvals,
+            alpha=alpha,
+            correction=correction,
+        )
+        return DriftResult(
+            drift=bool(frame["drift"].any()),
+            statistic=float(stats[best]),
+            p_value=p_best,
+            threshold=alpha,
+            method=self._method,
+            n_reference=self.n_reference_,
+            n_sample=table.n_rows,
+            features=frame,
+            correction=correction,
+            details=details,
+        )
