@@ -5,31 +5,21 @@ detector, ``detect(sample)`` returns a :class:`DriftResult`); streaming detector
 river's (``update(x)`` returns the detector, ``drift_detected`` is a property).
 """
 
-from mlopskit.drift._adwin import ADWIN
 from mlopskit.drift._base import BaseDriftDetector
 from mlopskit.drift._bbse import BBSE, RLLS
-from mlopskit.drift._ddm import DDM
-from mlopskit.drift._eddm import EDDM
-from mlopskit.drift._hddm import HDDM
 from mlopskit.drift._ks import KSDrift
 from mlopskit.drift._label import LabelDrift
 from mlopskit.drift._mlls import MLLS
-from mlopskit.drift._page_hinkley import PageHinkley
 from mlopskit.drift._priors import PriorAdjustment, PriorShiftResult, adjust_priors
 from mlopskit.drift._result import DriftResult
 
 __all__ = [
-    "ADWIN",
     "BBSE",
     "BaseDriftDetector",
-    "DDM",
     "DriftResult",
-    "EDDM",
-    "HDDM",
     "KSDrift",
     "LabelDrift",
     "MLLS",
-    "PageHinkley",
     "PriorAdjustment",
     "PriorShiftResult",
     "RLLS",
