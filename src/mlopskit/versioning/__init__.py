@@ -1,0 +1,32 @@
+"""Content identity: ``fingerprint``, a content-addressed store, dataset versions.
+
+- :func:`fingerprint` names any Python object by a digest of its content (numpy
+  arrays and pandas frames hashed from their buffers, never pickled);
+- :class:`ContentStore` keeps objects under their digests on any fsspec URL and
+  verifies every byte it loads;
+- :func:`snapshot` records versions of a dataset.
+
+The digest scheme is specified in ``docs/versioning.md``.
+
+Examples
+--------
+>>> import pandas as pd
+>>> from mlopskit.versioning import ContentStore, fingerprint
+>>> df = pd.DataFrame({"x": [1.0, 2.0]})
+>>> store = ContentStore("memory://versioning-doc")
+>>> store.put(df) == fingerprint(df)
+True
+"""
+
+from mlopskit.versioning._datasets import DatasetVersion, snapshot
+from mlopskit.versioning._fingerprint import fingerprint
+from mlopskit.versioning._store import ContentStore, GcReport, VerifyReport
+
+__all__ = [
+    "ContentStore",
+    "DatasetVersion",
+    "GcReport",
+    "VerifyReport",
+    "fingerprint",
+    "snapshot",
+]
