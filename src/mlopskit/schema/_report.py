@@ -1,0 +1,170 @@
+"""``ValidationReport``: every failure of one validation, as data.
+
+What does *not* belong here: running checks (``_validate``).
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+from pydantic import Field
+
+from mlopskit._results import Frame, Result
+from mlopskit.errors import SchemaValidationError
+
+__all__ = ["ValidationReport", "empty_failures", "empty_skew", "empty_summary"]
+
+#: Rows of the failure table and of the summary shown by ``str(report)``.
+_SHOWN_FAILURES = 10
+_SHOWN_CHECKS = 20
+
+
+def empty_failures() -> pd.DataFrame:
+    """The failure table with no rows (its columns and dtypes)."""
+    return pd.DataFrame(
+        {
+            "column": pd.Series([], dtype=object),
+            "check": pd.Series([], dtype=object),
+            "index": pd.Series([], dtype=object),
+            "value": pd.Series([], dtype=object),
+        }
+    )
+
+
+def empty_summary() -> pd.DataFrame:
+    """The summary table with no rows."""
+    return pd.DataFrame(
+        {
+            "column": pd.Series([], dtype=object),
+            "check": pd.Series([], dtype=object),
+            "failures": pd.Series([], dtype="int64"),
+        }
+    )
+
+
+def empty_skew() -> pd.DataFrame:
+    """The skew table with no rows."""
+    return pd.DataFrame(
+        {
+            "column": pd.Series([], dtype=object),
+            "metric": pd.Series([], dtype=object),
+            "distance": pd.Series([], dtype="float64"),
+            "threshold": pd.Series([], dtype="float64"),
+            "skewed": pd.Series([], dtype=bool),
+        }
+    )
+
+
+class ValidationReport(Result):
+    """The outcome of ``Schema.validate``: every failing cell or rule, and counts.
+
+    Attributes
+    ----------
+    ok
+        ``True`` when no check failed.
+    n_rows
+        Rows in the validated frame.
+    failures
+        One row per failing cell or rule: ``column`` (``None`` for table-level
+        rules), ``check`` (e.g. ``"ge(0)"``, ``"isin"``, ``"not_null"``), ``index``
+        (the row's index label in the input frame; ``None`` for a rule such as a
+        missing column or a skewed distribution) and ``value`` (the failing value).
+    summary
+        One row per check that ran: ``column``, ``check``, ``failures`` (count).
+    skew
+        One row per column with reference statistics: ``column``, ``metric``,
+        ``distance``, ``threshold``, ``skewed``.
+    complete
+        ``False`` when ``lazy=False`` stopped at the first failing check.
+    data
+        With ``coerce=True``: the coerced frame (cells that could not be coerced are
+        null). Not serialised: ``to_json`` keeps the report, not the data.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from mlopskit.schema import Column, Schema
+    >>> schema = Schema(columns={"age": Column(dtype="integer", ge=0)})
+    >>> report = schema.validate(pd.DataFrame({"age": [5, -1, 7]}, index=[10, 11, 12]))
+    >>> report.ok, report.n_failures, report.failures["index"].tolist()
+    (False, 1, [11])
+    >>> print(report)  # doctest: +NORMALIZE_WHITESPACE
+    ValidationReport: FAILED, 1 failure in 1 check (1 of 3 rows)
+    column  check  failures
+       age  ge(0)         1
+    first failures:
+    column  check  index  value
+       age  ge(0)     11     -1
+    """
+
+    ok: bool
+    n_rows: int
+    failures: Frame
+    summary: Frame
+    skew: Frame = Field(default_factory=empty_skew)
+    complete: bool = True
+    data: Frame | None = Field(default=None, exclude=True, repr=False)
+
+    @property
+    def n_failures(self) -> int:
+        """Number of failing cells and rules (rows of :attr:`failures`)."""
+        return len(self.failures)
+
+    @property
+    def failing_rows(self) -> pd.Index:
+        """Distinct index labels of rows with at least one failing cell."""
+        labels = self.failures["index"]
+        return pd.Index(labels[labels.notna()].unique())
+
+    def raise_for_errors(self) -> ValidationReport:
+        """Raise :class:`~mlopskit.errors.SchemaValidationError` if a check failed.
+
+        Returns
+        -------
+        ValidationReport
+            This report, when it is ok (so calls chain).
+
+        Raises
+        ------
+        SchemaValidationError
+            Carrying this report as ``report``; its message is ``str(report)``.
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> from mlopskit.schema import Column, Schema
+        >>> schema = Schema(columns={"x": Column(dtype="float", le=1.0)})
+        >>> schema.validate(pd.DataFrame({"x": [0.5]})).raise_for_errors().ok
+        True
+        """
+        if not self.ok:
+            raise SchemaValidationError(str(self), report=self)
+        return self
+
+    def __str__(self) -> str:
+        n_checks = len(self.summary)
+        if self.ok:
+            return (
+                f"ValidationReport: ok ({self.n_rows} rows, {n_checks} checks passed)"
+            )
+        failing = self.summary[self.summary["failures"] > 0]
+        n_fail = self.n_failures
+        rows = len(self.failing_rows)
+        head = (
+            f"ValidationReport: FAILED, {n_fail} failure{'s' * (n_fail != 1)} in "
+            f"{len(failing)} check{'s' * (len(failing) != 1)} "
+            f"({rows} of {self.n_rows} rows)"
+        )
+        if not self.complete:
+            head += "; stopped at the first failing check (lazy=False)"
+        parts = [head, _table(failing, _SHOWN_CHECKS, "checks")]
+        parts.append("first failures:")
+        parts.append(_table(self.failures, _SHOWN_FAILURES, "failures"))
+        return "\n".join(parts)
+
+
+def _table(frame: pd.DataFrame, limit: int, what: str) -> str:
+    shown = frame.head(limit)
+    text = shown.to_string(index=False, max_colwidth=40)
+    if len(frame) > limit:
+        text += f"\n… {len(frame) - limit} more {what}"
+    return str(text)
