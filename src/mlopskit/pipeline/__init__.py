@@ -1,0 +1,54 @@
+"""Pipelines: a DAG of plain functions, content-hash cached, parallel, on Dask when asked.
+
+Write plain functions whose parameters name what they need; :class:`Pipeline` wires
+them into a graph, :meth:`Pipeline.run` runs them (sequentially, on threads,
+processes or a Dask cluster), skips every step whose code and inputs are unchanged
+(given a cache) and returns a :class:`Run` record with the lineage of every step.
+
+``Run``, ``StepRun``, ``list_runs`` and ``load_run`` are imported on first use, so
+``import mlopskit.pipeline`` does not import pandas or pydantic.
+"""
+
+from __future__ import annotations
+
+import importlib as _importlib
+from typing import TYPE_CHECKING, Any
+
+from mlopskit.pipeline._code import code_fingerprint
+from mlopskit.pipeline._graph import Pipeline
+from mlopskit.pipeline._step import Step, step
+
+if TYPE_CHECKING:
+    from mlopskit.pipeline._run import Run, StepRun
+    from mlopskit.pipeline._store import list_runs, load_run
+
+__all__ = [
+    "Pipeline",
+    "Run",
+    "Step",
+    "StepRun",
+    "code_fingerprint",
+    "list_runs",
+    "load_run",
+    "step",
+]
+
+_LAZY = {
+    "Run": "mlopskit.pipeline._run",
+    "StepRun": "mlopskit.pipeline._run",
+    "list_runs": "mlopskit.pipeline._store",
+    "load_run": "mlopskit.pipeline._store",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'mlopskit.pipeline' has no attribute {name!r}")
+    value = getattr(_importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})
