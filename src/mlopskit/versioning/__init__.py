@@ -4,7 +4,8 @@
   arrays and pandas frames hashed from their buffers, never pickled);
 - :class:`ContentStore` keeps objects under their digests on any fsspec URL and
   verifies every byte it loads;
-- :func:`snapshot` records versions of a dataset.
+- :func:`hash_path` names a file or a directory (as DVC does, with BLAKE3);
+- :func:`snapshot` records versions of a dataset, :func:`diff_datasets` compares two.
 
 The digest scheme is specified in ``docs/versioning.md``.
 
@@ -19,14 +20,19 @@ True
 """
 
 from mlopskit.versioning._datasets import DatasetVersion, snapshot
+from mlopskit.versioning._diff import DatasetDiff, diff_datasets
 from mlopskit.versioning._fingerprint import fingerprint
+from mlopskit.versioning._paths import hash_path
 from mlopskit.versioning._store import ContentStore, GcReport, VerifyReport
 
 __all__ = [
     "ContentStore",
+    "DatasetDiff",
     "DatasetVersion",
     "GcReport",
     "VerifyReport",
+    "diff_datasets",
     "fingerprint",
+    "hash_path",
     "snapshot",
 ]

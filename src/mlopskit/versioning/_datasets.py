@@ -129,8 +129,8 @@ def snapshot(
     Returns
     -------
     DatasetVersion
-        The new record. Snapshotting unchanged data records a new version with the
-        same digest (the data itself is stored once).
+        The new record; or, if the latest version already has this digest and
+        ``meta``, that version (nothing new is recorded). Data is stored once.
 
     Examples
     --------
@@ -162,6 +162,8 @@ def snapshot(
     while True:
         existing = read_versions(store, name)
         previous = existing[-1] if existing else None
+        if previous is not None and previous.digest == digest and previous.meta == meta:
+            return previous  # unchanged data: nothing new to record
         record = DatasetVersion(
             name=name,
             version=previous.version + 1 if previous else 1,
