@@ -182,9 +182,13 @@ def infer_pattern(strings: list[str]) -> str | None:
             return None  # a single character that varies: no structure to keep
         else:
             lengths = {len(t) for t in texts}
-            repeat = f"{{{lengths.pop()}}}" if len(lengths) == 1 else "+"
+            repeat = "+" if len(lengths) > 1 else _exactly(lengths.pop())
             parts.append(_CLASSES[kind] + repeat)
     return "".join(parts)
+
+
+def _exactly(n: int) -> str:
+    return "" if n == 1 else f"{{{n}}}"
 
 
 def _kind(token: str) -> str:
@@ -226,6 +230,8 @@ def _range(values: pd.Series, dtype: LogicalDtype, tolerance: float) -> dict[str
     lo, hi = _widen(numbers, tolerance, nonneg=bool(numbers.min() >= 0))
     if dtype == "integer":
         return {"ge": math.floor(lo), "le": math.ceil(hi)}
+    if tolerance == 0:
+        return {"ge": lo, "le": hi}
     if numbers.min() >= 0 and numbers.max() <= 1:
         hi = min(hi, 1.0)  # a fraction or probability stays one
     return {"ge": _round(lo, hi - lo, down=True), "le": _round(hi, hi - lo, down=False)}

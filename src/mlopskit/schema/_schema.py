@@ -233,10 +233,14 @@ class Schema(BaseModel):
         Examples
         --------
         >>> import pandas as pd
-        >>> df = pd.DataFrame({"id": ["AB-001", "CD-002", "EF-003"], "x": [0.5, 1.5, 9.0]})
-        >>> s = Schema.infer(df, max_categories=2)
-        >>> s["id"].regex, s["x"].ge, s["x"].le
-        ('[A-Z]{2}\\\\-\\\\d{3}', 0.0, 10.0)
+        >>> df = pd.DataFrame({
+        ...     "id": [f"AB-{i:03d}" for i in range(40)],      # structured codes
+        ...     "x": [0.5 + i / 4 for i in range(40)],          # a non-negative number
+        ...     "plan": ["free", "pro", "free", "team"] * 10,   # a few categories
+        ... })
+        >>> s = Schema.infer(df)
+        >>> s["id"].regex, s["id"].unique, s["x"].ge, s["x"].le, s["plan"].isin
+        ('AB-\\\\d{3}', True, 0.0, 12.0, ('free', 'pro', 'team'))
         """
         from mlopskit.schema._infer import infer_schema
 

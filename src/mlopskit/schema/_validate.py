@@ -99,8 +99,14 @@ class _Collector:
         check = np.repeat(np.array(self.checks, dtype=object), counts)
         labels = self._labels(index, counts)
         values = self._values(counts)
+        # object columns on every pandas: ``None`` (a table-level rule) stays None
         return pd.DataFrame(
-            {"column": column, "check": check, "index": labels, "value": values}
+            {
+                "column": pd.Series(column, dtype=object, copy=False),
+                "check": pd.Series(check, dtype=object, copy=False),
+                "index": _keep_dtype(labels),
+                "value": _keep_dtype(values),
+            }
         )
 
     def _labels(self, index: pd.Index, counts: list[int]) -> Any:
@@ -136,6 +142,12 @@ class _Collector:
                 )
             start += n
         return out
+
+
+def _keep_dtype(values: Any) -> pd.Series:
+    if isinstance(values, np.ndarray) and values.dtype == np.dtype(object):
+        return pd.Series(values, dtype=object, copy=False)
+    return pd.Series(values, copy=False)
 
 
 def check_frame(df: Any) -> None:
@@ -288,6 +300,7 @@ def _column_checks(
     coerced: dict[str, pd.Series],
 ) -> None:
     dtype_ok = matches_dtype(series, column.dtype, column.tz)
+    failed: np.ndarray | None = None
     if not dtype_ok and coerce:
         original = series
         series, failed = coerce_series(series, column.dtype, column.tz)
@@ -303,10 +316,13 @@ def _column_checks(
         out.rule(name, check_name, found)
     else:
         out.passed(name, check_name)
+    if len(series) == 0:
+        return  # no cell to check
     values, null = _values(series, column.dtype if dtype_ok else "any")
     if not column.nullable:
         if null is not None:
-            pos = np.flatnonzero(null)
+            # A cell that failed coercion is null now; it is reported once, above.
+            pos = np.flatnonzero(null if failed is None else null & ~failed)
             out.rows(name, "not_null", pos, series.array.take(pos))
         else:
             out.passed(name, "not_null")
