@@ -1,0 +1,222 @@
+"""The judge protocol and its vectorised runtime, :class:`Analysis`.
+
+A judge (``ThresholdGate``, ``MannWhitneyJudge``, ``FixedHorizonTest``,
+``SequentialTest``, ``BayesianLoss``) is an immutable description of an automated
+analysis. At simulation time the controller wraps it in an :class:`Analysis`, which
+keeps per-replication accumulators (cumulative and since-last-evaluation counts),
+evaluates the judge every ``interval_s`` and keeps each replication's state
+(``RUNNING``, ``PASS``, ``FAIL``, ``INCONCLUSIVE``, ``NO_DIFFERENCE``).
+
+What does *not* belong here: any particular statistic (one module per judge).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from mlopskit.rollout._base import (
+    METRICS,
+    PROPORTION_METRICS,
+    RUNNING,
+    fail,
+)
+from mlopskit.rollout._behavior import ModelBehavior
+from mlopskit.rollout._engine import COUNT_KEYS, Engine
+
+__all__: list[str] = []
+
+F64 = NDArray[np.float64]
+Codes = NDArray[np.int8]
+Idx = NDArray[np.intp]
+
+_Z99 = 2.3263478740408408
+_PHI_Z99 = math.exp(-(_Z99**2) / 2) / math.sqrt(2 * math.pi)
+_PREFIX = {"error_rate": "", "conversion_rate": "cv_", "accuracy": "ac_"}
+_KEYS = {
+    "error_rate": ("nc", "ec", "nb", "eb"),
+    "latency_p99_ms": ("nc", "nb"),
+    "conversion_rate": ("cv_nc", "cv_xc", "cv_nb", "cv_xb"),
+    "accuracy": ("ac_nc", "ac_xc", "ac_nb", "ac_xb"),
+}
+
+
+@dataclass(frozen=True, kw_only=True)
+class Judge:
+    """Base of every judge: subclasses set ``metric`` and ``interval_s``."""
+
+    def _metrics(self) -> tuple[str, ...]:
+        return (str(getattr(self, "metric", "error_rate")),)
+
+    def _interval(self) -> float:
+        return float(getattr(self, "interval_s", 60.0))
+
+    def _initial_delay(self) -> float:
+        return float(getattr(self, "initial_delay_s", 0.0))
+
+    def _proportion_only(self) -> bool:
+        return True
+
+    def check_scenario(
+        self, baseline: ModelBehavior, candidate: ModelBehavior, *, shadow: bool = False
+    ) -> None:
+        """Raise :class:`~mlopskit.errors.RolloutError` if the metric is unobservable."""
+        name = type(self).__name__
+        for metric in self._metrics():
+            if metric not in METRICS:
+                raise fail(
+                    "metric", metric, f"one of {', '.join(METRICS)}", "Pick a metric."
+                )
+            if self._proportion_only() and metric not in PROPORTION_METRICS:
+                raise fail(
+                    "metric",
+                    metric,
+                    f"a proportion metric for {name} ({', '.join(PROPORTION_METRICS)})",
+                    "Use ThresholdGate or MannWhitneyJudge for latency.",
+                )
+            if metric in ("conversion_rate", "accuracy") and (
+                getattr(baseline, metric) is None or getattr(candidate, metric) is None
+            ):
+                raise fail(
+                    "metric",
+                    metric,
+                    f"a metric both ModelBehavior objects define (set {metric}=...)",
+                    f"Give baseline and candidate a {metric}, or watch error_rate.",
+                )
+            if shadow and metric == "conversion_rate":
+                raise fail(
+                    "metric",
+                    metric,
+                    "a metric observable without user feedback in a Shadow rollout",
+                    "Shadow responses never reach users, so conversions cannot be "
+                    "measured; watch error_rate, latency_p99_ms or accuracy.",
+                )
+
+    # hooks for subclasses
+    def _setup(self, an: Analysis) -> None:
+        """Allocate judge-specific per-run arrays in ``an.extra``."""
+
+    def _reset(self, an: Analysis, mask: NDArray[np.bool_]) -> None:
+        """Reset judge-specific state of the runs in ``mask``."""
+
+    def _evaluate(self, an: Analysis, idx: Idx, t: float) -> Codes:
+        raise NotImplementedError
+
+
+class Analysis:
+    """Per-replication runtime of one judge (Argo's AnalysisRun, vectorised)."""
+
+    def __init__(
+        self,
+        judge: Judge,
+        engine: Engine,
+        *,
+        interval_s: float | None = None,
+        checks_only: bool = False,
+    ):
+        self.judge = judge
+        #: Flagger mode: measurements only, the controller counts failed checks
+        self.checks_only = checks_only
+        self.engine = engine
+        self.interval = float(
+            interval_s if interval_s is not None else judge._interval()
+        )
+        self.interval = max(self.interval, engine.dt)
+        n = engine.n
+        self.cum: dict[str, F64] = {k: np.zeros(n) for k in COUNT_KEYS}
+        self.win: dict[str, F64] = {k: np.zeros(n) for k in COUNT_KEYS}
+        self.state: Codes = np.zeros(n, dtype=np.int8)
+        self.measure: Codes = np.zeros(n, dtype=np.int8)  # last measurement
+        self.active = np.zeros(n, dtype=bool)
+        self.next_eval: F64 = np.full(n, np.inf)
+        self.extra: dict[str, Any] = {}
+        #: the count keys this judge's metrics need (others are not accumulated)
+        self.keys = sorted(
+            {k for m in judge._metrics() for k in _KEYS.get(m, COUNT_KEYS)}
+        )
+        judge._setup(self)
+
+    def start(self, mask: NDArray[np.bool_], t: float) -> None:
+        """(Re)start the analysis for the runs in ``mask`` at time ``t``."""
+        for acc in (self.cum, self.win):
+            for arr in acc.values():
+                arr[mask] = 0.0
+        self.state[mask] = RUNNING
+        self.measure[mask] = RUNNING
+        self.active[mask] = True
+        self.next_eval[mask] = t + self.judge._initial_delay() + self.interval
+        self.judge._reset(self, mask)
+
+    def stop(self, mask: NDArray[np.bool_]) -> None:
+        """Stop measuring the runs in ``mask``."""
+        self.active[mask] = False
+
+    def add(self, counts: dict[str, NDArray[np.int64]], t_end: float) -> Idx:
+        """Accumulate one tick's counts; evaluate the runs that are due at ``t_end``.
+
+        Returns the indices of the runs evaluated in this call.
+        """
+        a = self.active
+        for key in self.keys:
+            v = counts[key] * a
+            self.cum[key] += v
+            self.win[key] += v
+        due = a & (t_end >= self.next_eval - 1e-9) & (self.state == RUNNING)
+        idx = np.flatnonzero(due)
+        if idx.size:
+            self.state[idx] = self.judge._evaluate(self, idx, t_end)
+            for arr in self.win.values():
+                arr[idx] = 0.0
+            self.next_eval[idx] += self.interval
+        return idx
+
+    # -- metric helpers used by the judges -------------------------------------------
+
+    def counts(self, metric: str, idx: Idx, *, window: bool = False) -> tuple[F64, ...]:
+        """``(x_c, n_c, x_b, n_b)`` of a proportion metric for the runs ``idx``."""
+        acc = self.win if window else self.cum
+        p = _PREFIX[metric]
+        if p:
+            return (
+                acc[p + "xc"][idx],
+                acc[p + "nc"][idx],
+                acc[p + "xb"][idx],
+                acc[p + "nb"][idx],
+            )
+        return acc["ec"][idx], acc["nc"][idx], acc["eb"][idx], acc["nb"][idx]
+
+    def value(self, metric: str, idx: Idx, *, version: str, window: bool) -> F64:
+        """Observed metric of ``version`` ("c" or "b"); NaN where there is no data."""
+        if metric == "latency_p99_ms":
+            acc = self.win if window else self.cum
+            n = acc["n" + version][idx]
+            beh = self.engine.candidate if version == "c" else self.engine.baseline
+            # sampling error of an empirical quantile (asymptotic normal on log scale)
+            sd = (
+                beh.latency_sigma
+                * math.sqrt(0.99 * 0.01)
+                / _PHI_Z99
+                / np.sqrt(np.maximum(n, 1))
+            )
+            noise = self.engine.rng.standard_normal(idx.size) * sd
+            out = beh.latency_p99_ms * np.exp(noise)
+            return np.where(n > 0, out, np.nan)
+        xc, nc, xb, nb = self.counts(metric, idx, window=window)
+        x, n = (xc, nc) if version == "c" else (xb, nb)
+        return np.divide(x, n, out=np.full(idx.size, np.nan), where=n > 0)
+
+    def baseline_rate(self, metric: str) -> float:
+        """The baseline's true value of a proportion metric (for planning)."""
+        b = self.engine.baseline
+        if metric == "error_rate":
+            return float(b.error_rate)
+        return float(getattr(b, metric))
+
+
+def worse_sign(metric: str) -> float:
+    """+1 when a larger value is worse (errors, latency), -1 otherwise."""
+    return -1.0 if METRICS[metric] else 1.0

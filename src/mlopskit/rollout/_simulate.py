@@ -1,0 +1,420 @@
+"""The entry points: :func:`simulate`, :func:`compare`, :func:`power_curve`.
+
+What does *not* belong here: strategy control logic or statistics.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from mlopskit._optional import import_optional
+from mlopskit._results import Frame, Result
+from mlopskit.rollout._base import as_generator, check_number, fail
+from mlopskit.rollout._behavior import ModelBehavior
+from mlopskit.rollout._engine import PROMOTED, ROLLED_BACK, Engine
+from mlopskit.rollout._judge import Judge
+from mlopskit.rollout._shadow import Shadow
+from mlopskit.rollout._strategy import Strategy
+from mlopskit.rollout._traffic import Traffic
+
+__all__ = ["SimulationResult", "compare", "power_curve", "simulate"]
+
+_OUTCOMES = {
+    0: "unfinished",
+    PROMOTED: "promoted",
+    ROLLED_BACK: "rolled_back",
+    3: "no_decision",
+}
+
+
+class SimulationResult(Result):
+    """What :func:`simulate` returns.
+
+    Attributes
+    ----------
+    strategy, judge
+        ``repr`` of the strategy and judge simulated.
+    n_runs, tick_s
+        Replications and the data-plane tick.
+    runs
+        One row per replication. Safety: ``rolled_back``, ``promoted``,
+        ``time_to_detect_s``, ``time_to_recover_s``, ``bad_requests_served``,
+        ``excess_errors``, ``users_exposed``, ``peak_share_on_candidate``.
+        Availability: ``downtime_s``, ``capacity_deficit_s``, ``dropped_requests``,
+        ``min_ready_pods``. Cost: ``extra_pod_seconds``, ``peak_pods_ratio``,
+        ``shadow_pod_seconds``. Speed: ``time_to_full_rollout_s`` = ``delivery_lag_s``
+        + ``startup_s`` + ``step_time_s`` + ``analysis_time_s`` + ``human_wait_s``.
+        Strategy extras (A/B: ``decision``, ``effect_estimate``, ``effect_ci_low``,
+        ``effect_ci_high``, ``regret``; Shadow: ``agreement``, latency and error
+        deltas, ``shadow_requests``; Ramped: ``deadline_exceeded``).
+    summary
+        One row per numeric column: ``mean``, ``q05``, ``q50``, ``q95`` and ``n``
+        (non-missing values; a boolean's mean is a probability).
+    """
+
+    strategy: str
+    judge: str | None
+    n_runs: int
+    tick_s: float
+    runs: Frame
+    summary: Frame
+
+    @property
+    def p_rollback(self) -> float:
+        """Fraction of replications that rolled back."""
+        return float(self.runs["rolled_back"].mean())
+
+    def plot(self, ax: Any = None) -> Any:
+        """Histograms of the key per-run metrics (needs ``mlopskit[plot]``).
+
+        Returns the matplotlib figure.
+        """
+        plt = import_optional(
+            "matplotlib.pyplot", extra="plot", feature="SimulationResult.plot"
+        )
+        cols = [
+            "time_to_detect_s",
+            "bad_requests_served",
+            "time_to_full_rollout_s",
+            "extra_pod_seconds",
+        ]
+        if ax is None:
+            fig, axes = plt.subplots(1, 4, figsize=(14, 3))
+        else:
+            axes = np.atleast_1d(ax)
+            fig = axes[0].figure
+        for a, col in zip(axes, cols, strict=False):
+            data = self.runs[col].dropna()
+            if len(data):
+                a.hist(data, bins=30)
+            a.set_title(col)
+        fig.suptitle(
+            f"{self.strategy.split('(')[0]}: P(rollback)={self.p_rollback:.2f}, "
+            f"P(promote)={self.runs['promoted'].mean():.2f}"
+        )
+        return fig
+
+
+def summarize(runs: pd.DataFrame) -> pd.DataFrame:
+    """Mean, 5/50/95 % quantiles and count of every numeric or boolean column."""
+    rows = []
+    for col in runs.columns:
+        s = runs[col]
+        if (
+            not (pd.api.types.is_numeric_dtype(s) or pd.api.types.is_bool_dtype(s))
+            or col == "run"
+        ):
+            continue
+        v = s.astype(float).dropna()
+        q = v.quantile([0.05, 0.5, 0.95]).to_numpy() if len(v) else np.full(3, np.nan)
+        rows.append(
+            {
+                "metric": col,
+                "mean": v.mean() if len(v) else np.nan,
+                "q05": q[0],
+                "q50": q[1],
+                "q95": q[2],
+                "n": len(v),
+            }
+        )
+    return pd.DataFrame(
+        rows, columns=["metric", "mean", "q05", "q50", "q95", "n"]
+    ).astype({"mean": float, "q05": float, "q50": float, "q95": float, "n": np.int64})
+
+
+def _validate(
+    strategy: Any, baseline: Any, candidate: Any, traffic: Any, judge: Any, n_runs: Any
+) -> None:
+    if not isinstance(strategy, Strategy):
+        raise fail(
+            "strategy",
+            strategy,
+            "a strategy (Recreate, Ramped, BlueGreen, Canary, ABTest, Shadow)",
+            "Pass e.g. Canary().",
+        )
+    for name, value in (("baseline", baseline), ("candidate", candidate)):
+        if not isinstance(value, ModelBehavior):
+            raise fail(
+                name,
+                value,
+                "a ModelBehavior",
+                f"Pass {name}=ModelBehavior(error_rate=...).",
+            )
+    if not isinstance(traffic, Traffic):
+        raise fail("traffic", traffic, "a Traffic", "Pass traffic=Traffic(rps=...).")
+    if judge is not None and not isinstance(judge, Judge):
+        raise fail(
+            "judge",
+            judge,
+            "None or a judge (ThresholdGate, MannWhitneyJudge, FixedHorizonTest, "
+            "SequentialTest, BayesianLoss)",
+            "Pass e.g. judge=SequentialTest().",
+        )
+    check_number("n_runs", n_runs, low=1, integer=True)
+
+
+def simulate(
+    strategy: Strategy,
+    *,
+    baseline: ModelBehavior,
+    candidate: ModelBehavior,
+    traffic: Traffic,
+    judge: Judge | None = None,
+    n_runs: int = 1000,
+    random_state: int | np.random.Generator | None = None,
+    tick_s: float | None = None,
+    delivery: str | None = None,
+) -> SimulationResult:
+    """Monte-Carlo simulation of rolling ``candidate`` out over ``baseline``.
+
+    Parameters
+    ----------
+    strategy
+        ``Recreate``, ``Ramped``, ``BlueGreen``, ``Canary``, ``ABTest`` or ``Shadow``.
+    baseline, candidate
+        The running and the new version's :class:`ModelBehavior`.
+    traffic
+        The request rate.
+    judge
+        The automated analysis; ``None`` uses the strategy's default (Canary:
+        Flagger's success-rate check; ABTest: built from its ``method``; the others:
+        no analysis).
+    n_runs
+        Replications, simulated together (vectorised).
+    random_state
+        Seed or Generator; the same seed gives the same result.
+    tick_s
+        Data-plane tick (default: 1 s, coarser for week-long A/B and shadow tests).
+    delivery
+        ``"push"`` or ``"pull"`` adds a commit-to-apply lag drawn from
+        :func:`simulate_delivery`'s defaults to ``time_to_full_rollout_s``.
+
+    Returns
+    -------
+    SimulationResult
+
+    Examples
+    --------
+    >>> from mlopskit.rollout import Canary, ModelBehavior, SequentialTest, Traffic
+    >>> res = simulate(Canary(), baseline=ModelBehavior(error_rate=0.005),
+    ...                candidate=ModelBehavior(error_rate=0.015), traffic=Traffic(rps=1000),
+    ...                judge=SequentialTest(alpha=0.05), n_runs=100, random_state=0)
+    >>> res.p_rollback
+    1.0
+    >>> bool(res.runs["time_to_detect_s"].median() < 600)
+    True
+    """
+    _validate(strategy, baseline, candidate, traffic, judge, n_runs)
+    if delivery is not None and delivery not in ("push", "pull"):
+        raise fail(
+            "delivery", delivery, "None, 'push' or 'pull'", "See simulate_delivery()."
+        )
+    rng = as_generator(random_state)
+    if judge is None:
+        judge = strategy.default_judge()
+    if judge is not None:
+        judge.check_scenario(baseline, candidate, shadow=isinstance(strategy, Shadow))
+    dt = strategy.tick_s() if tick_s is None else float(tick_s)
+    check_number("tick_s", dt, low=0, low_open=True)
+    eng = Engine(
+        baseline=baseline,
+        candidate=candidate,
+        traffic=traffic,
+        replicas=strategy.replicas,
+        n_runs=n_runs,
+        rng=rng,
+        tick_s=dt,
+    )
+    strategy._run(eng, judge)
+    from mlopskit.rollout._delivery import draw_lag
+
+    lag = draw_lag(delivery, n_runs, rng) if delivery else np.zeros(n_runs)
+    runs = _table(eng, lag)
+    return SimulationResult(
+        strategy=repr(strategy),
+        judge=None if judge is None else repr(judge),
+        n_runs=n_runs,
+        tick_s=dt,
+        runs=runs,
+        summary=summarize(runs),
+    )
+
+
+def _table(eng: Engine, lag: np.ndarray) -> pd.DataFrame:  # type: ignore[type-arg]
+    promoted = eng.status == PROMOTED
+    n_users = eng.traffic.n_users
+    users = eng.columns.pop(
+        "users_exposed", n_users * (1 - np.exp(-eng.cand_requests / n_users))
+    )
+    full = np.where(promoted, lag + eng.t_full, np.nan)
+    cols: dict[str, Any] = {
+        "run": np.arange(eng.n),
+        "outcome": pd.array([_OUTCOMES[int(s)] for s in eng.status], dtype=object),
+        "rolled_back": eng.status == ROLLED_BACK,
+        "promoted": promoted,
+        "time_to_detect_s": eng.t_detect - eng.t_first,
+        "time_to_recover_s": eng.t_recover - eng.t_first,
+        "bad_requests_served": eng.cand_requests,
+        "excess_errors": eng.excess_errors,
+        "users_exposed": users,
+        "peak_share_on_candidate": eng.peak_share,
+        "downtime_s": eng.downtime_s,
+        "capacity_deficit_s": eng.deficit_s,
+        "dropped_requests": eng.dropped,
+        "min_ready_pods": np.where(np.isinf(eng.min_ready), np.nan, eng.min_ready),
+        "extra_pod_seconds": eng.extra_pod_s,
+        "peak_pods_ratio": eng.peak_pods / eng.replicas,
+        "shadow_pod_seconds": eng.shadow_pod_s,
+        "time_to_full_rollout_s": full,
+        "delivery_lag_s": lag,
+        "startup_s": eng.startup_s,
+        "step_time_s": eng.step_s,
+        "analysis_time_s": eng.analysis_s,
+        "human_wait_s": eng.human_s,
+    }
+    for key, value in eng.columns.items():
+        cols[key] = (
+            pd.array(value, dtype=object)
+            if np.asarray(value).dtype == object
+            else value
+        )
+    return pd.DataFrame(cols)
+
+
+def compare(
+    strategies: Sequence[Strategy],
+    *,
+    baseline: ModelBehavior,
+    candidate: ModelBehavior,
+    traffic: Traffic,
+    judge: Judge | None = None,
+    n_runs: int = 1000,
+    random_state: int | None = None,
+) -> pd.DataFrame:
+    """Simulate each strategy on the same scenario; one row per strategy.
+
+    Columns: ``p_rollback``, ``p_promote``, the means of ``time_to_detect_s``,
+    ``bad_requests_served``, ``excess_errors``, ``users_exposed``, ``downtime_s``,
+    ``dropped_requests``, ``extra_pod_seconds``, ``peak_pods_ratio`` and the median of
+    ``time_to_full_rollout_s``. Every strategy gets the same seed.
+
+    Examples
+    --------
+    >>> from mlopskit.rollout import BlueGreen, Canary, ModelBehavior, Recreate, Traffic
+    >>> table = compare([Recreate(), BlueGreen(), Canary()], baseline=ModelBehavior(),
+    ...                 candidate=ModelBehavior(error_rate=0.05), traffic=Traffic(rps=100),
+    ...                 n_runs=20, random_state=0)
+    >>> list(table.index)
+    ['Recreate', 'BlueGreen', 'Canary']
+    >>> float(table.loc["Recreate", "downtime_s"]) > 0 == float(table.loc["Canary", "downtime_s"])
+    True
+    """
+    if not strategies:
+        raise fail(
+            "strategies",
+            strategies,
+            "a non-empty sequence of strategies",
+            "Pass e.g. [Canary(), BlueGreen()].",
+        )
+    rows, names = [], []
+    for s in strategies:
+        res = simulate(
+            s,
+            baseline=baseline,
+            candidate=candidate,
+            traffic=traffic,
+            judge=judge,
+            n_runs=n_runs,
+            random_state=random_state,
+        )
+        r = res.runs
+        name = s.name if s.name not in names else f"{s.name}#{len(names)}"
+        names.append(name)
+        rows.append(
+            {
+                "p_rollback": r["rolled_back"].mean(),
+                "p_promote": r["promoted"].mean(),
+                "time_to_detect_s": r["time_to_detect_s"].mean(),
+                "bad_requests_served": r["bad_requests_served"].mean(),
+                "excess_errors": r["excess_errors"].mean(),
+                "users_exposed": r["users_exposed"].mean(),
+                "downtime_s": r["downtime_s"].mean(),
+                "dropped_requests": r["dropped_requests"].mean(),
+                "extra_pod_seconds": r["extra_pod_seconds"].mean(),
+                "peak_pods_ratio": r["peak_pods_ratio"].mean(),
+                "time_to_full_rollout_s": r["time_to_full_rollout_s"].median(),
+            }
+        )
+    return pd.DataFrame(rows, index=pd.Index(names, name="strategy")).astype(float)
+
+
+def power_curve(
+    strategy: Strategy,
+    *,
+    baseline: ModelBehavior,
+    traffic: Traffic,
+    judge: Judge | None = None,
+    effects: Sequence[float] = (0.0, 0.25, 0.5, 1.0, 2.0),
+    n_runs: int = 1000,
+    random_state: int | None = None,
+) -> pd.DataFrame:
+    """P(rollback) against the size of an error-rate regression.
+
+    For each relative ``effect`` the candidate is ``baseline`` with
+    ``error_rate × (1 + effect)``. Returns one row per effect: ``effect``,
+    ``candidate_error_rate``, ``p_rollback`` with a 95 % Wilson interval
+    (``ci_low``, ``ci_high``), ``p_promote``, the median ``time_to_detect_s`` and
+    the mean ``bad_requests_served``. At effect 0, ``p_rollback`` is the false-rollback
+    rate.
+
+    Examples
+    --------
+    >>> from mlopskit.rollout import Canary, ModelBehavior, SequentialTest, Traffic
+    >>> curve = power_curve(Canary(), baseline=ModelBehavior(error_rate=0.005),
+    ...                     traffic=Traffic(rps=1000), judge=SequentialTest(),
+    ...                     effects=(0.0, 2.0), n_runs=50, random_state=0)
+    >>> curve["p_rollback"].tolist()[1]
+    1.0
+    """
+    rows = []
+    for effect in effects:
+        check_number("effects", effect, low=-1)
+        rate = min(baseline.error_rate * (1 + effect), 1.0)
+        cand = dataclasses.replace(baseline, error_rate=rate)
+        res = simulate(
+            strategy,
+            baseline=baseline,
+            candidate=cand,
+            traffic=traffic,
+            judge=judge,
+            n_runs=n_runs,
+            random_state=random_state,
+        )
+        k = int(res.runs["rolled_back"].sum())
+        lo, hi = _wilson(k, n_runs)
+        rows.append(
+            {
+                "effect": float(effect),
+                "candidate_error_rate": rate,
+                "p_rollback": k / n_runs,
+                "ci_low": lo,
+                "ci_high": hi,
+                "p_promote": float(res.runs["promoted"].mean()),
+                "time_to_detect_s": float(res.runs["time_to_detect_s"].median()),
+                "bad_requests_served": float(res.runs["bad_requests_served"].mean()),
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def _wilson(k: int, n: int, z: float = 1.959963984540054) -> tuple[float, float]:
+    p = k / n
+    den = 1 + z**2 / n
+    centre = (p + z**2 / (2 * n)) / den
+    half = z * np.sqrt(p * (1 - p) / n + z**2 / (4 * n**2)) / den
+    return float(max(0.0, centre - half)), float(min(1.0, centre + half))

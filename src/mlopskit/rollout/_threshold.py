@@ -1,0 +1,171 @@
+"""Argo Rollouts' / Flagger's threshold analysis: :class:`ThresholdGate`.
+
+What does *not* belong here: statistical comparisons against the baseline (the other
+judges); Flagger's step gating (``_canary``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from mlopskit.rollout._base import (
+    FAIL,
+    INCONCLUSIVE,
+    PASS,
+    RUNNING,
+    check_choice,
+    check_number,
+    fail,
+)
+from mlopskit.rollout._judge import Analysis, Codes, Idx, Judge
+
+__all__ = ["ThresholdGate"]
+
+MEASURE_OK, MEASURE_FAIL, MEASURE_INCONCLUSIVE = 1, 2, 3
+
+
+@dataclass(frozen=True, kw_only=True)
+class ThresholdGate(Judge):
+    """A success condition on the candidate's metric, measured every ``interval_s``.
+
+    Mirrors an Argo Rollouts ``AnalysisTemplate`` metric and Flagger's
+    ``thresholdRange``. Each measurement is the candidate's metric over the last
+    interval: *successful* if it lies in ``[min_value, max_value]``
+    (``successCondition``), *failed* if it lies beyond ``failure_min`` /
+    ``failure_max`` (``failureCondition``; when neither is set, anything not
+    successful fails), otherwise *inconclusive*. The analysis **fails** when the
+    cumulative failed measurements exceed ``failure_limit`` (Argo's code: ``Failed >
+    failureLimit``, so the default 0 fails on the first failure and 3 on the fourth),
+    is **inconclusive** when inconclusive measurements exceed ``inconclusive_limit``
+    (the rollout pauses for a human), and **succeeds** after ``count`` measurements.
+
+    Parameters
+    ----------
+    metric
+        ``"error_rate"``, ``"latency_p99_ms"``, ``"conversion_rate"`` or ``"accuracy"``.
+    max_value, min_value
+        The success range. The default ``max_value=0.01`` is Flagger's built-in
+        ``request-success-rate`` with ``thresholdRange.min: 99``.
+    failure_max, failure_min
+        Argo's ``failureCondition``; values between the success range and these
+        bounds are inconclusive.
+    interval_s
+        ``interval`` (Flagger's default 1m).
+    count
+        ``count``: measurements before success; ``None`` runs until the rollout ends.
+    failure_limit, inconclusive_limit
+        Argo's ``failureLimit`` and ``inconclusiveLimit`` (defaults 0; -1 disables).
+    initial_delay_s
+        ``initialDelay`` before the first measurement.
+    no_data
+        What a measurement with no requests is: ``"fail"`` (Flagger: "no values
+        found" halts advancement and counts as a failed check), ``"inconclusive"`` or
+        ``"pass"``.
+
+    Examples
+    --------
+    >>> from mlopskit.rollout import Canary, ModelBehavior, Traffic, simulate
+    >>> res = simulate(Canary(), baseline=ModelBehavior(error_rate=0.005),
+    ...                candidate=ModelBehavior(error_rate=0.03), traffic=Traffic(rps=200),
+    ...                judge=ThresholdGate(max_value=0.01), n_runs=20, random_state=0)
+    >>> bool(res.runs["rolled_back"].all())
+    True
+    """
+
+    metric: str = "error_rate"
+    max_value: float | None = 0.01
+    min_value: float | None = None
+    failure_max: float | None = None
+    failure_min: float | None = None
+    interval_s: float = 60.0
+    count: int | None = None
+    failure_limit: int = 0
+    inconclusive_limit: int = 0
+    initial_delay_s: float = 0.0
+    no_data: str = "fail"
+
+    def __post_init__(self) -> None:
+        for name in ("max_value", "min_value", "failure_max", "failure_min"):
+            check_number(name, getattr(self, name), allow_none=True)
+        if self.max_value is None and self.min_value is None:
+            raise fail(
+                "max_value",
+                None,
+                "set, or min_value set (a success condition needs a bound)",
+                "E.g. ThresholdGate(max_value=0.01) for an error rate ≤ 1 %.",
+            )
+        check_number("interval_s", self.interval_s, low=0, low_open=True)
+        check_number("count", self.count, low=1, integer=True, allow_none=True)
+        check_number("failure_limit", self.failure_limit, low=-1, integer=True)
+        check_number(
+            "inconclusive_limit", self.inconclusive_limit, low=-1, integer=True
+        )
+        check_number("initial_delay_s", self.initial_delay_s, low=0)
+        check_choice("no_data", self.no_data, ("fail", "inconclusive", "pass"))
+
+    def _proportion_only(self) -> bool:
+        return False
+
+    def _setup(self, an: Analysis) -> None:
+        n = an.engine.n
+        an.extra["failed"] = np.zeros(n, dtype=np.int64)
+        an.extra["inconclusive"] = np.zeros(n, dtype=np.int64)
+        an.extra["measured"] = np.zeros(n, dtype=np.int64)
+
+    def _reset(self, an: Analysis, mask: np.ndarray) -> None:  # type: ignore[type-arg]
+        for key in ("failed", "inconclusive", "measured"):
+            an.extra[key][mask] = 0
+
+    def measure(self, value: np.ndarray) -> np.ndarray:  # type: ignore[type-arg]
+        """Classify measured values: 1 successful, 2 failed, 3 inconclusive.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> gate = ThresholdGate(max_value=0.01, failure_max=0.02)
+        >>> gate.measure(np.array([0.005, 0.015, 0.03, np.nan])).tolist()
+        [1, 3, 2, 2]
+        """
+        ok = np.ones(value.shape, dtype=bool)
+        if self.max_value is not None:
+            ok &= value <= self.max_value
+        if self.min_value is not None:
+            ok &= value >= self.min_value
+        if self.failure_max is None and self.failure_min is None:
+            bad = ~ok
+        else:
+            bad = np.zeros(value.shape, dtype=bool)
+            if self.failure_max is not None:
+                bad |= value > self.failure_max
+            if self.failure_min is not None:
+                bad |= value < self.failure_min
+        out = np.where(
+            ok, MEASURE_OK, np.where(bad, MEASURE_FAIL, MEASURE_INCONCLUSIVE)
+        )
+        nodata = {
+            "fail": MEASURE_FAIL,
+            "inconclusive": MEASURE_INCONCLUSIVE,
+            "pass": MEASURE_OK,
+        }
+        return np.where(np.isnan(value), nodata[self.no_data], out).astype(np.int8)
+
+    def _evaluate(self, an: Analysis, idx: Idx, t: float) -> Codes:
+        value = an.value(self.metric, idx, version="c", window=True)
+        m = self.measure(value)
+        an.measure[idx] = m
+        ex = an.extra
+        ex["failed"][idx] += m == MEASURE_FAIL
+        ex["inconclusive"][idx] += m == MEASURE_INCONCLUSIVE
+        ex["measured"][idx] += 1
+        codes = np.full(idx.size, RUNNING, dtype=np.int8)
+        if an.checks_only:  # Flagger counts failed checks itself
+            return codes
+        if self.count is not None:
+            codes[ex["measured"][idx] >= self.count] = PASS
+        if self.inconclusive_limit >= 0:
+            codes[ex["inconclusive"][idx] > self.inconclusive_limit] = INCONCLUSIVE
+        if self.failure_limit >= 0:
+            codes[ex["failed"][idx] > self.failure_limit] = FAIL
+        return codes
