@@ -92,6 +92,24 @@ class Table:
             return self.matrix
         return np.column_stack([np.asarray(c, dtype=np.float64) for c in self.columns])
 
+    def select(self, indices: Sequence[int]) -> Table:
+        """A table of some of the columns."""
+        cols = [int(i) for i in indices]
+        matrix = None
+        if self.matrix is not None:
+            matrix = self.matrix[:, cols]
+        return Table(
+            tuple(self.names[i] for i in cols),
+            tuple(self.kinds[i] for i in cols),
+            tuple(self.columns[i] for i in cols),
+            self.n_rows,
+            matrix,
+        )
+
+    def to_frame(self) -> pd.DataFrame:
+        """The columns as a DataFrame (categorical ones keep their values)."""
+        return pd.DataFrame(dict(zip(self.names, self.columns, strict=True)))
+
     def missing(self, j: int) -> NDArray[np.bool_]:
         """Rows of column ``j`` that are NaN, inf or missing."""
         col = self.columns[j]
@@ -175,7 +193,11 @@ def _column(
             column=name,
             received_dtype=str(series.dtype),
         )
-    return np.asarray(series.to_numpy(dtype=object))
+    if isinstance(series.dtype, pd.CategoricalDtype) or pd.api.types.is_bool_dtype(
+        series.dtype
+    ):
+        return np.asarray(series.to_numpy(dtype=object))
+    return np.asarray(series.to_numpy())
 
 
 class BaseDriftDetector(BaseEstimator):  # type: ignore[misc]

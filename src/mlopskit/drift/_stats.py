@@ -68,8 +68,13 @@ class SortedColumns:
 
     __slots__ = ("group_start", "n_rows", "values")
 
+    values: FloatArray
+    group_start: NDArray[np.intp]
+    n_rows: int
+
     def __init__(self, data: FloatArray, *, is_sorted: bool = False) -> None:
-        cols = np.ascontiguousarray(np.asarray(data, dtype=np.float64).T)
+        # Always a copy: the columns are sorted in place.
+        cols = np.array(np.asarray(data, dtype=np.float64).T, order="C", copy=True)
         if not is_sorted:
             cols.sort(axis=1)
         self.values = cols
@@ -129,8 +134,10 @@ def ks_2samp_statistic(
     ref = (
         reference if isinstance(reference, SortedColumns) else SortedColumns(reference)
     )
-    smp = np.ascontiguousarray(np.asarray(sample, dtype=np.float64).T)
-    n1, n2 = ref.n_rows, smp.shape[1]
+    # A copy, column-contiguous: each column is sorted in place below.
+    smp = np.array(np.asarray(sample, dtype=np.float64).T, order="C", copy=True)
+    n1: int = ref.n_rows
+    n2: int = smp.shape[1]
 
     def one(j: int) -> float:
         a, a_start = ref.values[j], ref.group_start[j]

@@ -16,6 +16,7 @@ from collections import defaultdict
 from typing import Any, ClassVar
 
 import numpy as np
+import pandas as pd
 from numpy.typing import NDArray
 
 from mlopskit.drift._base import BaseDriftDetector, Table, combine_features
@@ -37,6 +38,7 @@ class UnivariateNumericDrift(BaseDriftDetector):
     """
 
     _method: ClassVar[str] = ""
+    _is_distance: ClassVar[bool] = False
 
     def _fit(self, table: Table) -> None:
         matrix = table.numeric_matrix()
@@ -98,6 +100,8 @@ class UnivariateNumericDrift(BaseDriftDetector):
                 name: int(table.n_rows - n)
                 for name, n in zip(table.names, n_smp, strict=True)
             }
+        if self._is_distance:
+            return distance_result(self, table, stats, details)
         return self._result(table, stats, pvals, details)
 
     def _test_group(
@@ -134,3 +138,32 @@ class UnivariateNumericDrift(BaseDriftDetector):
             correction=correction,
             details=details,
         )
+
+
+def distance_result(
+    detector: Any, table: Table, stats: FloatArray, details: dict[str, Any]
+) -> DriftResult:
+    """Result of a distance-only detector: drift when any distance >= threshold."""
+    threshold = float(detector.threshold)
+    frame = pd.DataFrame(
+        {
+            "feature": pd.Series(list(table.names), dtype=object),
+            "test": pd.Series([detector._method] * len(stats), dtype=object),
+            "statistic": np.asarray(stats, dtype=np.float64),
+            "p_value": np.full(len(stats), np.nan),
+            "drift": np.asarray(stats >= threshold, dtype=bool),
+        }
+    )
+    best = int(np.nanargmax(stats)) if not np.isnan(stats).all() else 0
+    return DriftResult(
+        drift=bool(frame["drift"].any()),
+        statistic=float(stats[best]),
+        p_value=None,
+        threshold=threshold,
+        method=detector._method,
+        n_reference=detector.n_reference_,
+        n_sample=table.n_rows,
+        features=frame,
+        correction=None,
+        details=details,
+    )

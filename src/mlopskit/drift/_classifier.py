@@ -1,0 +1,165 @@
+"""Classifier two-sample test (domain classifier): :class:`ClassifierDrift`."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar, Literal
+
+import numpy as np
+from scipy import stats
+from sklearn.base import clone
+from sklearn.metrics import roc_auc_score
+from sklearn.model_selection import StratifiedKFold, cross_val_predict
+
+from mlopskit.drift._base import BaseDriftDetector, Table
+from mlopskit.drift._random import resolve_seed
+from mlopskit.drift._result import DriftResult
+from mlopskit.errors import InvalidParameterError
+
+__all__ = ["ClassifierDrift"]
+
+
+class ClassifierDrift(BaseDriftDetector):
+    """Classifier two-sample test: can a model tell the sample from the reference?
+
+    Rows of the reference are labelled 0 and rows of the sample 1; ``estimator`` is
+    trained and scored with ``n_folds``-fold stratified cross-validation, so every
+    row gets an out-of-fold probability of being from the sample. Without drift no
+    model can beat chance, and the ROC AUC of those probabilities is 0.5. The
+    statistic is the AUC; the p-value tests AUC = 0.5 against AUC > 0.5 with the
+    Mann–Whitney U test (AUC = U / (n₀ n₁)), asymptotic with tie correction.
+
+    It catches any shift a model can learn, including interactions between
+    features, and ``details["feature_importances"]`` (when the estimator has them,
+    refitted on all rows) says which features give the shift away.
+
+    Parameters
+    ----------
+    estimator
+        Any scikit-learn classifier with ``predict_proba``. Default:
+        ``HistGradientBoostingClassifier(max_iter=100)``.
+    alpha
+        Significance level.
+    n_folds
+        Cross-validation folds.
+    random_state
+        Seed for the folds and the estimator (when it takes ``random_state``).
+    nan_policy
+        ``"raise"`` (default) or ``"omit"`` (drop rows with a NaN or inf).
+    preprocessor
+        Optional scikit-learn transformer, cloned and fitted on the reference.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn.linear_model import LogisticRegression
+    >>> from mlopskit.drift import ClassifierDrift
+    >>> rng = np.random.default_rng(0)
+    >>> det = ClassifierDrift(estimator=LogisticRegression(), random_state=0)
+    >>> det = det.fit(rng.normal(size=(500, 3)))
+    >>> det.detect(rng.normal(size=(500, 3))).drift
+    False
+    >>> result = det.detect(rng.normal(size=(500, 3)) + [0.0, 0.0, 0.5])
+    >>> result.drift, round(result.statistic, 2)
+    (True, 0.66)
+    """
+
+    _min_rows: ClassVar[int] = 2
+    _method: ClassVar[str] = "classifier"
+
+    def __init__(
+        self,
+        *,
+        estimator: Any = None,
+        alpha: float = 0.05,
+        n_folds: int = 5,
+        random_state: int | np.random.Generator | None = None,
+        nan_policy: Literal["raise", "omit"] = "raise",
+        preprocessor: Any = None,
+    ) -> None:
+        self.estimator = estimator
+        self.alpha = alpha
+        self.n_folds = n_folds
+        self.random_state = random_state
+        self.nan_policy = nan_policy
+        self.preprocessor = preprocessor
+
+    def _validate_params(self) -> None:
+        super()._validate_params()
+        if not isinstance(self.n_folds, int) or self.n_folds < 2:
+            raise InvalidParameterError(
+                f"n_folds must be an int >= 2. Got {self.n_folds!r} instead.",
+                parameter="n_folds",
+            )
+        if self.estimator is not None and not hasattr(self.estimator, "predict_proba"):
+            raise InvalidParameterError(
+                "estimator must be a scikit-learn classifier with predict_proba. "
+                f"Got {type(self.estimator).__name__}.",
+                parameter="estimator",
+            )
+
+    def _fit(self, table: Table) -> None:
+        x = _finite_rows(table.numeric_matrix(), self.nan_policy)
+        if len(x) < max(self._min_rows, self.n_folds):
+            raise self._too_few("reference", "(all)", len(x))
+        self.reference_ = x
+        self.seed_ = resolve_seed(self.random_state)
+
+    def _make_estimator(self) -> Any:
+        if self.estimator is None:
+            from sklearn.ensemble import HistGradientBoostingClassifier
+
+            est = HistGradientBoostingClassifier(max_iter=100)
+        else:
+            est = clone(self.estimator)
+        if "random_state" in est.get_params():
+            est.set_params(random_state=self.seed_ % 2**32)
+        return est
+
+    def _detect(self, table: Table) -> DriftResult:
+        raw = table.numeric_matrix()
+        y_rows = _finite_rows(raw, self.nan_policy)
+        if len(y_rows) < max(self._min_rows, self.n_folds):
+            raise self._too_few("sample", "(all)", len(y_rows))
+        x = np.concatenate([self.reference_, y_rows])
+        labels = np.r_[np.zeros(len(self.reference_)), np.ones(len(y_rows))].astype(int)
+        folds = StratifiedKFold(
+            n_splits=int(self.n_folds), shuffle=True, random_state=self.seed_ % 2**32
+        )
+        proba = cross_val_predict(
+            self._make_estimator(), x, labels, cv=folds, method="predict_proba"
+        )[:, 1]
+        auc = float(roc_auc_score(labels, proba))
+        test = stats.mannwhitneyu(
+            proba[labels == 1],
+            proba[labels == 0],
+            alternative="greater",
+            method="asymptotic",
+            use_continuity=True,
+        )
+        p = float(test.pvalue)
+        details: dict[str, Any] = {"n_folds": int(self.n_folds)}
+        if self.nan_policy == "omit":
+            details["n_omitted_sample"] = int(len(raw) - len(y_rows))
+        return DriftResult(
+            drift=bool(p <= self.alpha),
+            statistic=auc,
+            p_value=p,
+            threshold=float(self.alpha),
+            method="classifier",
+            n_reference=self.n_reference_,
+            n_sample=table.n_rows,
+            details=details,
+        )
+
+    @classmethod
+    def _test_params(cls) -> dict[str, Any]:
+        from sklearn.linear_model import LogisticRegression
+
+        return {"estimator": LogisticRegression(), "n_folds": 3, "random_state": 0}
+
+
+def _finite_rows(x: Any, nan_policy: str) -> Any:
+    if nan_policy != "omit":
+        return x
+    keep = np.isfinite(x).all(axis=1)
+    return x if keep.all() else x[keep]
