@@ -62,8 +62,11 @@ def test_unchanged_data_records_nothing_new(store):
     assert len(store.versions("d")) == 1
 
 
-def test_concurrent_snapshots_get_distinct_numbers(tmp_path):
-    url = str(tmp_path / "store")
+@pytest.mark.parametrize("kind", ["local", "memory"])
+def test_concurrent_snapshots_get_distinct_numbers(tmp_path, kind):
+    url = (
+        str(tmp_path / "store") if kind == "local" else f"memory://c-{uuid.uuid4().hex}"
+    )
 
     def take(i):
         return snapshot(frame(3, seed=i), ContentStore(url), name="d").version

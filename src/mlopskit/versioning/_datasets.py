@@ -11,10 +11,15 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 import re
+import threading
+import uuid
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
+from fsspec.implementations.local import LocalFileSystem
+from fsspec.implementations.memory import MemoryFileSystem
 from pydantic import Field
 
 from mlopskit._results import Result
@@ -25,6 +30,7 @@ if TYPE_CHECKING:
 
 __all__ = ["DatasetVersion", "snapshot"]
 
+_MEMORY_LOCK = threading.Lock()
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
 
 
@@ -93,13 +99,47 @@ def _directory(store: ContentStore, name: str) -> str:
     return f"{store.root}/datasets/{name}"
 
 
+def _create_exclusive(store: ContentStore, path: str, data: bytes) -> None:
+    """Create ``path`` with ``data``, whole or not at all; FileExistsError if taken."""
+    if isinstance(store.fs, LocalFileSystem):
+        # Write a private file, then hard-link it into place: link() fails if the
+        # name exists, and readers never see a half-written record.
+        tmp = f"{path.rsplit('/', 1)[0]}/.tmp-{uuid.uuid4().hex}"
+        with open(tmp, "wb") as handle:
+            handle.write(data)
+        try:
+            os.link(tmp, path)
+        finally:
+            os.remove(tmp)
+    elif isinstance(store.fs, MemoryFileSystem):
+        # memory:// checks "x" at open but commits at close; one lock closes the gap.
+        with _MEMORY_LOCK:
+            if store.fs.exists(path):
+                raise FileExistsError(path)
+            store.fs.pipe_file(path, data)
+    else:  # s3fs: one PUT with If-None-Match, whole or not at all
+        with store.fs.open(path, "xb") as handle:
+            handle.write(data)
+
+
+def _read_record(store: ContentStore, path: str) -> DatasetVersion:
+    try:
+        return DatasetVersion.from_json(store.fs.cat_file(path))
+    except ValueError as exc:
+        raise StoreError(
+            f"The dataset version record {path} is unreadable ({exc}). It was "
+            "edited or truncated; restore it or delete it.",
+            path=path,
+        ) from None
+
+
 def read_versions(store: ContentStore, name: str) -> tuple[DatasetVersion, ...]:
     """Every version of ``name`` in ``store``, oldest first (no version: ``()``)."""
     directory = _directory(store, _check_name(name))
     if not store.fs.exists(directory):
         return ()
     records = [
-        DatasetVersion.from_json(store.fs.cat_file(path))
+        _read_record(store, path)
         for path in store.fs.ls(directory, detail=False)
         if path.endswith(".json") and not path.rsplit("/", 1)[-1].startswith(".")
     ]
@@ -177,8 +217,7 @@ def snapshot(
         )
         path = f"{directory}/{record.version:08d}.json"
         try:
-            with store.fs.open(path, "xb") as handle:
-                handle.write(record.to_json().encode("utf-8"))
+            _create_exclusive(store, path, record.to_json().encode("utf-8"))
         except FileExistsError:
             continue  # another writer took this number: re-read and take the next
         except OSError as exc:
