@@ -65,7 +65,7 @@ def test_planted_cells_are_reported_at_their_labels() -> None:
         ("x", "ge(0.0)", labels[3]),
         ("x", "lt(10.0)", labels[5]),
         ("k", "isin", labels[8]),
-        ("code", r"regex('[A-Z]{2}-\\d{4}')", labels[13]),
+        ("code", r"regex([A-Z]{2}-\d{4})", labels[13]),
         ("code", "unique", labels[21]),
         ("code", "unique", labels[22]),
         ("when", "le(2024-12-31)", labels[34]),

@@ -50,7 +50,7 @@ class ReferenceStats(BaseModel):
     ``values`` plus an "other" bucket and are compared by the L-infinity distance
     between frequency vectors, as TFDV's skew comparators do.
 
-    Parameters
+    Attributes
     ----------
     metric
         ``"jensen_shannon"`` or ``"linf"``.
@@ -96,7 +96,7 @@ class ReferenceStats(BaseModel):
 class Column(BaseModel):
     """What a schema requires of one column.
 
-    Parameters
+    Attributes
     ----------
     dtype
         Logical dtype: ``"integer"``, ``"float"``, ``"boolean"``, ``"string"``,

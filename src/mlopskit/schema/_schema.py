@@ -40,7 +40,7 @@ FORMAT = 1
 class Schema(BaseModel):
     """A declarative DataFrame schema: columns and table-level rules.
 
-    Parameters
+    Attributes
     ----------
     columns
         Column name → :class:`Column`, in the expected order.

@@ -471,7 +471,7 @@ def _string_checks(
             dtype=bool, na_value=False
         )
         ok = per_row(matched, True)
-        _record_mask(name, f"regex({column.regex!r})", ok, null, series, out)
+        _record_mask(name, f"regex({column.regex})", ok, null, series, out)
     if column.min_length is not None or column.max_length is not None:
         lengths = strings.str.len().to_numpy(dtype="float64", na_value=np.nan)
         lengths = per_row(lengths, np.nan)
