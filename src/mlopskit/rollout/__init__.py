@@ -57,4 +57,5 @@ __all__ = [
     "power_curve",
     "sample_size",
     "simulate",
+    "simulate_delivery",
 ]

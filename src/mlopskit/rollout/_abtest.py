@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
+from numpy.typing import NDArray
 from scipy import stats
 
 from mlopskit.rollout._base import (
@@ -23,6 +25,8 @@ from mlopskit.rollout._engine import ENDED, PROMOTED, ROLLED_BACK, Engine
 from mlopskit.rollout._judge import Analysis, Judge
 from mlopskit.rollout._strategy import Strategy
 from mlopskit.rollout._threshold import MEASURE_OK, ThresholdGate
+
+Arr = NDArray[Any]
 
 __all__ = ["ABTest"]
 
@@ -211,12 +215,12 @@ class ABTest(Strategy):
         self,
         eng: Engine,
         an: Analysis,
-        idx: np.ndarray,
-        checks: np.ndarray,  # type: ignore[type-arg]
-        failed: np.ndarray,
-        decision: np.ndarray,
+        idx: Arr,
+        checks: Arr,
+        failed: Arr,
+        decision: Arr,
         t: float,
-    ) -> None:  # type: ignore[type-arg]
+    ) -> None:
         mask = np.zeros(eng.n, dtype=bool)
         mask[idx] = True
         mask &= eng.live

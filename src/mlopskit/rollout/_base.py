@@ -126,9 +126,7 @@ def parse_count(field: str, value: Any, replicas: int, *, round_up: bool) -> int
         exact = float(value.strip()[:-1]) * replicas / 100.0
         # Kubernetes scales percentages with round-up (surge) or round-down
         # (unavailable); a tiny epsilon keeps 2.5000000001 from rounding up to 3.
-        return (
-            int(math.ceil(exact - 1e-9)) if round_up else int(math.floor(exact + 1e-9))
-        )
+        return math.ceil(exact - 1e-9) if round_up else math.floor(exact + 1e-9)
     raise fail(
         field,
         value,

@@ -6,12 +6,16 @@ What does *not* belong here: frequentist tests (``_fixed``, ``_sequential``).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
+from numpy.typing import NDArray
 from scipy import stats
 
 from mlopskit.rollout._base import FAIL, PASS, RUNNING, check_number
 from mlopskit.rollout._judge import Analysis, Codes, Idx, Judge, worse_sign
+
+Arr = NDArray[Any]
 
 __all__ = ["BayesianLoss"]
 
@@ -65,11 +69,11 @@ class BayesianLoss(Judge):
 
     def expected_losses(
         self,
-        xc: np.ndarray,
-        nc: np.ndarray,
-        xb: np.ndarray,
-        nb: np.ndarray,  # type: ignore[type-arg]
-    ) -> tuple[np.ndarray, np.ndarray]:  # type: ignore[type-arg]
+        xc: Arr,
+        nc: Arr,
+        xb: Arr,
+        nb: Arr,
+    ) -> tuple[Arr, Arr]:
         """Expected loss of (shipping the candidate, keeping the baseline).
 
         Examples
@@ -102,7 +106,7 @@ class BayesianLoss(Judge):
         return codes
 
 
-def _beta_moments(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:  # type: ignore[type-arg]
+def _beta_moments(a: Arr, b: Arr) -> tuple[Arr, Arr]:
     mean = a / (a + b)
     var = a * b / ((a + b) ** 2 * (a + b + 1))
     return mean, var

@@ -154,5 +154,6 @@ class ModelBehavior:
         if self.regression == "gradual":
             frac = np.clip(since_start_s / self.ramp_s, 0.0, 1.0)
             return healthy + (self.error_rate - healthy) * frac
-        assert load_per_pod is not None and self.load_knee_rps is not None
+        assert load_per_pod is not None
+        assert self.load_knee_rps is not None
         return np.where(load_per_pod > self.load_knee_rps, self.error_rate, healthy)

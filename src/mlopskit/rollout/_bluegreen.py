@@ -6,13 +6,17 @@ What does *not* belong here: gradual traffic shifting (``_canary``).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
+from numpy.typing import NDArray
 
 from mlopskit.rollout._base import FAIL, INCONCLUSIVE, NO_DIFFERENCE, PASS, check_number
 from mlopskit.rollout._engine import PROMOTED, ROLLED_BACK, Engine
 from mlopskit.rollout._judge import Analysis, Judge
 from mlopskit.rollout._strategy import Strategy
+
+Arr = NDArray[Any]
 
 __all__ = ["BlueGreen"]
 
@@ -146,13 +150,13 @@ class BlueGreen(Strategy):
         self,
         eng: Engine,
         an: Analysis | None,
-        phase: np.ndarray,  # type: ignore[type-arg]
-        t_phase: np.ndarray,
-        t_green: np.ndarray,
-        t_all: np.ndarray,  # type: ignore[type-arg]
-        human_until: np.ndarray,
+        phase: Arr,
+        t_phase: Arr,
+        t_green: Arr,
+        t_all: Arr,
+        human_until: Arr,
         t: float,
-    ) -> None:  # type: ignore[type-arg]
+    ) -> None:
         live = eng.live
         ready = live & (phase == _START) & (t >= np.maximum(t_green, t_all) - 1e-9)
         if ready.any():
@@ -199,9 +203,7 @@ class BlueGreen(Strategy):
             if an is not None and self.post_promotion_analysis:
                 an.start(promote, t)
 
-    def _enter_wait(
-        self, eng: Engine, mask: np.ndarray, human_until: np.ndarray, t: float
-    ) -> None:  # type: ignore[type-arg]
+    def _enter_wait(self, eng: Engine, mask: Arr, human_until: Arr, t: float) -> None:
         if not self.auto_promotion_enabled and mask.any():
             human_until[mask] = t + self._human(eng.rng, int(mask.sum()))
 
@@ -209,12 +211,12 @@ class BlueGreen(Strategy):
         self,
         eng: Engine,
         an: Analysis | None,
-        phase: np.ndarray,
-        t_phase: np.ndarray,  # type: ignore[type-arg]
-        t_switch: np.ndarray,
-        t_blue_gone: np.ndarray,
+        phase: Arr,
+        t_phase: Arr,
+        t_switch: Arr,
+        t_blue_gone: Arr,
         t: float,
-    ) -> None:  # type: ignore[type-arg]
+    ) -> None:
         live = eng.live
         post = live & (phase == _POST)
         analysing = an is not None and self.post_promotion_analysis

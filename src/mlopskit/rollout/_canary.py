@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+from numpy.typing import NDArray
 
 from mlopskit.rollout._base import (
     FAIL,
@@ -29,6 +30,8 @@ from mlopskit.rollout._engine import PROMOTED, ROLLED_BACK, Engine
 from mlopskit.rollout._judge import Analysis, Judge
 from mlopskit.rollout._strategy import Strategy
 from mlopskit.rollout._threshold import MEASURE_OK, ThresholdGate
+
+Arr = NDArray[Any]
 
 __all__ = ["Canary"]
 
@@ -160,13 +163,13 @@ class Canary(Strategy):
                 )
         return out
 
-    def _effective(self, w: np.ndarray) -> np.ndarray:  # type: ignore[type-arg]
+    def _effective(self, w: Arr) -> Arr:
         if self.traffic_routing:
             return w
         pods = np.floor(self.replicas * w + 0.5 + 1e-9)
         return pods / self.replicas
 
-    def _pods(self, w: np.ndarray) -> np.ndarray:  # type: ignore[type-arg]
+    def _pods(self, w: Arr) -> Arr:
         if self.steps is None:
             return np.full(w.shape, 2.0 * self.replicas)
         if self.traffic_routing:
@@ -182,7 +185,7 @@ class Canary(Strategy):
         n_pods = (
             self.replicas
             if self.steps is None
-            else max(1, int(math.ceil(self.replicas * first_w)))
+            else max(1, math.ceil(self.replicas * first_w))
         )
         t_ready = eng.candidate.startup_times(rng, (n, n_pods)).max(axis=1)
         eng.startup_s[:] = t_ready
@@ -193,7 +196,7 @@ class Canary(Strategy):
 
     # -- Flagger ---------------------------------------------------------------------
 
-    def _flagger(self, eng: Engine, judge: Judge | None, t_ready: np.ndarray) -> None:  # type: ignore[type-arg]
+    def _flagger(self, eng: Engine, judge: Judge | None, t_ready: Arr) -> None:
         n, dt = eng.n, eng.dt
         an = None
         if judge is not None:
@@ -249,7 +252,7 @@ class Canary(Strategy):
 
     # -- Argo Rollouts -------------------------------------------------------------------
 
-    def _argo(self, eng: Engine, judge: Judge | None, t_ready: np.ndarray) -> None:  # type: ignore[type-arg]
+    def _argo(self, eng: Engine, judge: Judge | None, t_ready: Arr) -> None:
         n, dt, rng = eng.n, eng.dt, eng.rng
         steps = self.parsed_steps()
         inline = any(k == _ANALYSIS for k, _ in steps)
@@ -315,14 +318,13 @@ class Canary(Strategy):
         eng: Engine,
         an: Analysis | None,
         steps: list[tuple[int, float | None]],
-        idx: np.ndarray,
-        w: np.ndarray,
-        wait_until: np.ndarray,  # type: ignore[type-arg]
-        human: np.ndarray,
-        started: np.ndarray,
+        idx: Arr,
+        w: Arr,
+        wait_until: Arr,
+        human: Arr,
+        started: Arr,
         t: float,
-    ) -> None:  # type: ignore[type-arg]
-        n = eng.n
+    ) -> None:
         # a pause (timed, human or after Inconclusive) that has ended
         ended = ~np.isnan(wait_until) & (t >= wait_until - 1e-9)
         if ended.any():
@@ -374,6 +376,7 @@ class Canary(Strategy):
                 return
 
     @staticmethod
-    def _at_pause(steps: list[tuple[int, float | None]], idx: np.ndarray) -> np.ndarray:  # type: ignore[type-arg]
+    def _at_pause(steps: list[tuple[int, float | None]], idx: Arr) -> Arr:
         kinds = np.array([k for k, _ in steps] + [-1])
-        return kinds[np.minimum(idx, len(steps))] == _PAUSE
+        at: Arr = kinds[np.minimum(idx, len(steps))] == _PAUSE
+        return at

@@ -9,9 +9,12 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from numpy.typing import NDArray
 
 from mlopskit._results import Frame, Result
 from mlopskit.rollout._base import as_generator, check_choice, check_number
+
+Arr = NDArray[Any]
 
 __all__ = ["DeliveryResult", "simulate_delivery"]
 
@@ -43,7 +46,7 @@ class DeliveryResult(Result):
 
 def _lags(
     mode: str, n: int, rng: np.random.Generator, p: dict[str, Any]
-) -> dict[str, np.ndarray]:  # type: ignore[type-arg]
+) -> dict[str, Arr]:
     fail = rng.random(n) < p["apply_failure"]
     attempts = fail.astype(np.int64)
     partial = np.zeros(n)
@@ -103,7 +106,7 @@ def _lags(
 
 def _drift(
     mode: str, tool: str, n: int, rng: np.random.Generator, p: dict[str, Any]
-) -> tuple[np.ndarray, np.ndarray]:  # type: ignore[type-arg]
+) -> tuple[Arr, Arr]:
     events = rng.poisson(p["drift_rate_per_day"] * p["drift_horizon_s"] / 86400.0, n)
     total = int(events.sum())
     if mode == "pull" and tool == "flux":
@@ -240,7 +243,7 @@ def simulate_delivery(
     return DeliveryResult(mode=mode, tool=tool, runs=runs, summary=summarize(runs))
 
 
-def draw_lag(mode: str, n: int, rng: np.random.Generator) -> np.ndarray:  # type: ignore[type-arg]
+def draw_lag(mode: str, n: int, rng: np.random.Generator) -> Arr:
     """Commit-to-running lags with :func:`simulate_delivery`'s defaults."""
     res = simulate_delivery(mode, n_runs=n, random_state=rng)
     return np.asarray(res.runs["commit_to_running_s"], dtype=float)

@@ -7,8 +7,10 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
+from numpy.typing import NDArray
 from scipy import stats
 
 from mlopskit.rollout._base import (
@@ -19,6 +21,8 @@ from mlopskit.rollout._base import (
     check_number,
 )
 from mlopskit.rollout._judge import Analysis, Codes, Idx, Judge, worse_sign
+
+Arr = NDArray[Any]
 
 __all__ = ["FixedHorizonTest", "sample_size"]
 
@@ -41,7 +45,7 @@ def sample_size(
     num = za * math.sqrt(2 * pbar * (1 - pbar)) + zb * math.sqrt(
         p0 * (1 - p0) + p1 * (1 - p1)
     )
-    return int(math.ceil(num**2 / (p1 - p0) ** 2))
+    return math.ceil(float(num) ** 2 / (p1 - p0) ** 2)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -78,7 +82,7 @@ class FixedHorizonTest(Judge):
     >>> res = simulate(ABTest(), baseline=ModelBehavior(error_rate=0.01),
     ...                candidate=ModelBehavior(error_rate=0.02), traffic=Traffic(rps=500),
     ...                judge=test, n_runs=50, random_state=0)
-    >>> 0.6 < res.runs["rolled_back"].mean() <= 1.0
+    >>> bool(0.6 < res.runs["rolled_back"].mean() <= 1.0)
     True
     """
 
@@ -123,7 +127,7 @@ class FixedHorizonTest(Judge):
         an.extra["look"] = np.zeros(an.engine.n, dtype=np.int64)
         an.extra["n_plan"] = self.planned_n(an.baseline_rate(self.metric))
 
-    def _reset(self, an: Analysis, mask: np.ndarray) -> None:  # type: ignore[type-arg]
+    def _reset(self, an: Analysis, mask: Arr) -> None:
         an.extra["look"][mask] = 0
 
     def _evaluate(self, an: Analysis, idx: Idx, t: float) -> Codes:
@@ -145,11 +149,11 @@ class FixedHorizonTest(Judge):
 
 
 def two_proportion_z(
-    xc: np.ndarray,
-    nc: np.ndarray,
-    xb: np.ndarray,
-    nb: np.ndarray,  # type: ignore[type-arg]
-) -> np.ndarray:  # type: ignore[type-arg]
+    xc: Arr,
+    nc: Arr,
+    xb: Arr,
+    nb: Arr,
+) -> Arr:
     """Pooled two-proportion z statistic (candidate minus control); 0 without data."""
     pc = np.divide(xc, nc, out=np.zeros(xc.shape), where=nc > 0)
     pb = np.divide(xb, nb, out=np.zeros(xb.shape), where=nb > 0)
@@ -159,4 +163,5 @@ def two_proportion_z(
         1.0, nb, out=np.zeros(xb.shape), where=nb > 0
     )
     se = np.sqrt(pbar * (1 - pbar) * inv)
-    return np.divide(pc - pb, se, out=np.zeros(xc.shape), where=se > 0)
+    z: Arr = np.divide(pc - pb, se, out=np.zeros(xc.shape), where=se > 0)
+    return z

@@ -207,7 +207,8 @@ class Analysis:
             return np.where(n > 0, out, np.nan)
         xc, nc, xb, nb = self.counts(metric, idx, window=window)
         x, n = (xc, nc) if version == "c" else (xb, nb)
-        return np.divide(x, n, out=np.full(idx.size, np.nan), where=n > 0)
+        rate: F64 = np.divide(x, n, out=np.full(idx.size, np.nan), where=n > 0)
+        return rate
 
     def baseline_rate(self, metric: str) -> float:
         """The baseline's true value of a proportion metric (for planning)."""

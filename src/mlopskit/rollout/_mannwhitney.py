@@ -7,12 +7,16 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
+from numpy.typing import NDArray
 from scipy import stats
 
 from mlopskit.rollout._base import FAIL, PASS, RUNNING, check_choice, check_number, fail
 from mlopskit.rollout._judge import Analysis, Codes, Idx, Judge
+
+Arr = NDArray[Any]
 
 __all__ = ["MannWhitneyJudge"]
 
@@ -115,7 +119,7 @@ class MannWhitneyJudge(Judge):
         return False
 
     def _setup(self, an: Analysis) -> None:
-        points = int(math.floor(self.lifetime_s / self.step_s + 1e-9))
+        points = math.floor(self.lifetime_s / self.step_s + 1e-9)
         shape = (an.engine.n, len(self.metrics), points)
         an.extra["xc"] = np.full(shape, np.nan)
         an.extra["xb"] = np.full(shape, np.nan)
@@ -124,10 +128,10 @@ class MannWhitneyJudge(Judge):
         judge_every = (
             self.interval_s if self.interval_s is not None else self.lifetime_s
         )
-        an.extra["every"] = max(1, int(round(judge_every / self.step_s)))
+        an.extra["every"] = max(1, round(judge_every / self.step_s))
         an.extra["points"] = points
 
-    def _reset(self, an: Analysis, mask: np.ndarray) -> None:  # type: ignore[type-arg]
+    def _reset(self, an: Analysis, mask: Arr) -> None:
         an.extra["xc"][mask] = np.nan
         an.extra["xb"][mask] = np.nan
         an.extra["k"][mask] = 0
@@ -156,7 +160,7 @@ class MannWhitneyJudge(Judge):
         codes[judge_now] = sub
         return codes
 
-    def classify(self, cand: np.ndarray, ctrl: np.ndarray, metric: str) -> np.ndarray:  # type: ignore[type-arg]
+    def classify(self, cand: Arr, ctrl: Arr, metric: str) -> Arr:
         """Per-run class of one metric: 0 Pass, 1 High, 2 Low, 3 Nodata.
 
         ``cand`` and ``ctrl`` are (runs, points) arrays; NaN points are removed.
@@ -204,7 +208,7 @@ class MannWhitneyJudge(Judge):
         out[valid] = cls
         return out
 
-    def score(self, cand: np.ndarray, ctrl: np.ndarray) -> np.ndarray:  # type: ignore[type-arg]
+    def score(self, cand: Arr, ctrl: Arr) -> Arr:
         """Kayenta's weighted-sum score (0–100) per run from (runs, metrics, points)."""
         classes = np.stack(
             [
@@ -224,14 +228,16 @@ class MannWhitneyJudge(Judge):
         return score
 
 
-def _hodges_lehmann(c: np.ndarray, b: np.ndarray) -> np.ndarray:  # type: ignore[type-arg]
+def _hodges_lehmann(c: Arr, b: Arr) -> Arr:
     """Median of pairwise differences c_i − b_j per row (NaN-aware)."""
     if c.shape[1] > _HL_MAX_POINTS:
-        return np.nanmedian(c, axis=1) - np.nanmedian(b, axis=1)
+        approx: Arr = np.nanmedian(c, axis=1) - np.nanmedian(b, axis=1)
+        return approx
     diffs = c[:, :, None] - b[:, None, :]
     flat = diffs.reshape(c.shape[0], -1)
     if np.isnan(flat).any():
         return np.array(
             [np.median(r[~np.isnan(r)]) if (~np.isnan(r)).any() else 0.0 for r in flat]
         )
-    return np.median(flat, axis=1)
+    med: Arr = np.median(flat, axis=1)
+    return med

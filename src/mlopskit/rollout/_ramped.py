@@ -9,13 +9,17 @@ What does *not* belong here: traffic-weighted canaries (``_canary``).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
+from numpy.typing import NDArray
 
 from mlopskit.rollout._base import FAIL, check_number, fail, parse_count
 from mlopskit.rollout._engine import PROMOTED, ROLLED_BACK, Engine
 from mlopskit.rollout._judge import Analysis, Judge
 from mlopskit.rollout._strategy import Strategy
+
+Arr = NDArray[Any]
 
 __all__ = ["Ramped"]
 
@@ -94,11 +98,11 @@ class Ramped(Strategy):
 
     def timeline(
         self,
-        ready_times: np.ndarray,
-        start: float = 0.0,  # type: ignore[type-arg]
+        ready_times: Arr,
+        start: float = 0.0,
         have_new: int = 0,
         have_old: int | None = None,
-    ) -> np.ndarray:  # type: ignore[type-arg]
+    ) -> Arr:
         """Events ``(time, old_available, new_available, total_pods)`` of one update.
 
         ``ready_times`` are the start-up durations of the pods the update may create;
@@ -195,7 +199,7 @@ class Ramped(Strategy):
                 # swap roles: in the undo, "old" is the candidate
                 ev = np.column_stack([undo[:, 0], undo[:, 2], undo[:, 1], undo[:, 3]])
                 keep = tl[i][tl[i][:, 0] < t]
-                tl = _replace(tl, i, np.vstack([keep, ev]))
+                tl = _replace(tl, int(i), np.vstack([keep, ev]))
                 back_done[i] = undo[-1, 0]
                 gone = undo[undo[:, 1] == 0, 0]
                 eng.rollback(
@@ -209,7 +213,7 @@ class Ramped(Strategy):
             eng.finish(done & ~back & (t >= t_done + self.bake_s - 1e-9), t, PROMOTED)
 
 
-def _pad(lines: list[np.ndarray]) -> np.ndarray:  # type: ignore[type-arg]
+def _pad(lines: list[Arr]) -> Arr:
     width = max(len(e) for e in lines)
     out = np.empty((len(lines), width, lines[0].shape[1]))
     for i, e in enumerate(lines):
@@ -219,7 +223,7 @@ def _pad(lines: list[np.ndarray]) -> np.ndarray:  # type: ignore[type-arg]
     return out
 
 
-def _replace(tl: np.ndarray, i: int, line: np.ndarray) -> np.ndarray:  # type: ignore[type-arg]
+def _replace(tl: Arr, i: int, line: Arr) -> Arr:
     if len(line) > tl.shape[1]:
         extra = np.repeat(tl[:, -1:, :], len(line) - tl.shape[1], axis=1)
         tl = np.concatenate([tl, extra], axis=1)

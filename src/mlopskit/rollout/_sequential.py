@@ -7,11 +7,15 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
+from numpy.typing import NDArray
 
 from mlopskit.rollout._base import FAIL, PASS, RUNNING, check_number
 from mlopskit.rollout._judge import Analysis, Codes, Idx, Judge, worse_sign
+
+Arr = NDArray[Any]
 
 __all__ = ["SequentialTest"]
 
@@ -68,10 +72,10 @@ class SequentialTest(Judge):
 
     def log_lambda(
         self,
-        theta: np.ndarray,
-        v: np.ndarray,
-        tau2: float,  # type: ignore[type-arg]
-    ) -> np.ndarray:  # type: ignore[type-arg]
+        theta: Arr,
+        v: Arr,
+        tau2: float,
+    ) -> Arr:
         """log Λ of the normal mixture for estimate ``theta`` with variance ``v``.
 
         Examples

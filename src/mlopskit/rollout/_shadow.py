@@ -7,13 +7,18 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
+from numpy.typing import NDArray
 
 from mlopskit.rollout._base import FAIL, check_number
+from mlopskit.rollout._behavior import ModelBehavior
 from mlopskit.rollout._engine import PROMOTED, ROLLED_BACK, Engine
 from mlopskit.rollout._judge import Analysis, Judge
 from mlopskit.rollout._strategy import Strategy
+
+Arr = NDArray[Any]
 
 __all__ = ["Shadow"]
 
@@ -129,7 +134,9 @@ class Shadow(Strategy):
             ("latency_p99_delta_ms", z99, phi99, 0.99),
         ):
 
-            def est(beh: object, k: np.ndarray) -> np.ndarray:  # type: ignore[type-arg]
+            def est(
+                beh: ModelBehavior, k: Arr, z: float = z, phi: float = phi, q: float = q
+            ) -> Arr:
                 sig = float(beh.latency_sigma)
                 med = float(beh.latency_median_ms)
                 sd = sig * math.sqrt(q * (1 - q)) / phi / np.sqrt(np.maximum(k, 1))

@@ -11,6 +11,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from numpy.typing import NDArray
 
 from mlopskit._optional import import_optional
 from mlopskit._results import Frame, Result
@@ -21,6 +22,8 @@ from mlopskit.rollout._judge import Judge
 from mlopskit.rollout._shadow import Shadow
 from mlopskit.rollout._strategy import Strategy
 from mlopskit.rollout._traffic import Traffic
+
+Arr = NDArray[Any]
 
 __all__ = ["SimulationResult", "compare", "power_curve", "simulate"]
 
@@ -245,7 +248,7 @@ def simulate(
     )
 
 
-def _table(eng: Engine, lag: np.ndarray) -> pd.DataFrame:  # type: ignore[type-arg]
+def _table(eng: Engine, lag: Arr) -> pd.DataFrame:
     promoted = eng.status == PROMOTED
     n_users = eng.traffic.n_users
     users = eng.columns.pop(
@@ -321,7 +324,8 @@ def compare(
             "a non-empty sequence of strategies",
             "Pass e.g. [Canary(), BlueGreen()].",
         )
-    rows, names = [], []
+    rows: list[dict[str, float]] = []
+    names: list[str] = []
     for s in strategies:
         res = simulate(
             s,
@@ -417,4 +421,6 @@ def _wilson(k: int, n: int, z: float = 1.959963984540054) -> tuple[float, float]
     den = 1 + z**2 / n
     centre = (p + z**2 / (2 * n)) / den
     half = z * np.sqrt(p * (1 - p) / n + z**2 / (4 * n**2)) / den
-    return float(max(0.0, centre - half)), float(min(1.0, centre + half))
+    low = 0.0 if k == 0 else max(0.0, centre - half)
+    high = 1.0 if k == n else min(1.0, centre + half)
+    return float(low), float(high)

@@ -6,12 +6,16 @@ What does *not* belong here: any strategy's controller (one module per strategy)
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
+from numpy.typing import NDArray
 
 from mlopskit.rollout._base import check_number
 from mlopskit.rollout._engine import Engine
 from mlopskit.rollout._judge import Judge
+
+Arr = NDArray[Any]
 
 __all__ = ["Strategy"]
 
@@ -53,7 +57,7 @@ class Strategy:
         """Upper bound on simulated time after which unfinished runs end."""
         return 6 * 3600.0
 
-    def _human(self, rng: np.random.Generator, size: int) -> np.ndarray:  # type: ignore[type-arg]
+    def _human(self, rng: np.random.Generator, size: int) -> Arr:
         return (
             rng.exponential(self.human_response_s, size)
             if self.human_response_s

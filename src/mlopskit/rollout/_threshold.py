@@ -7,8 +7,10 @@ judges); Flagger's step gating (``_canary``).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
+from numpy.typing import NDArray
 
 from mlopskit.rollout._base import (
     FAIL,
@@ -20,6 +22,8 @@ from mlopskit.rollout._base import (
     fail,
 )
 from mlopskit.rollout._judge import Analysis, Codes, Idx, Judge
+
+Arr = NDArray[Any]
 
 __all__ = ["ThresholdGate"]
 
@@ -114,11 +118,11 @@ class ThresholdGate(Judge):
         an.extra["inconclusive"] = np.zeros(n, dtype=np.int64)
         an.extra["measured"] = np.zeros(n, dtype=np.int64)
 
-    def _reset(self, an: Analysis, mask: np.ndarray) -> None:  # type: ignore[type-arg]
+    def _reset(self, an: Analysis, mask: Arr) -> None:
         for key in ("failed", "inconclusive", "measured"):
             an.extra[key][mask] = 0
 
-    def measure(self, value: np.ndarray) -> np.ndarray:  # type: ignore[type-arg]
+    def measure(self, value: Arr) -> Arr:
         """Classify measured values: 1 successful, 2 failed, 3 inconclusive.
 
         Examples
