@@ -52,13 +52,13 @@ def test_issue_example_runs_with_defaults() -> None:
 
 
 def test_same_seed_same_result_and_json_round_trip() -> None:
-    kw = dict(
-        baseline=GOOD,
-        candidate=BAD,
-        traffic=Traffic(rps=300),
-        judge=SequentialTest(),
-        n_runs=50,
-    )
+    kw = {
+        "baseline": GOOD,
+        "candidate": BAD,
+        "traffic": Traffic(rps=300),
+        "judge": SequentialTest(),
+        "n_runs": 50,
+    }
     a = simulate(Canary(), random_state=5, **kw)  # type: ignore[arg-type]
     b = simulate(Canary(), random_state=5, **kw)  # type: ignore[arg-type]
     c = simulate(Canary(), random_state=6, **kw)  # type: ignore[arg-type]
@@ -96,7 +96,7 @@ def test_replica_weights_are_shares_that_sum_to_one(
 def test_simulated_shares_stay_in_unit_interval(
     weights: list[int], routing: bool, seed: int
 ) -> None:
-    steps = tuple({"setWeight": w} for w in weights) + ({"pause": {"duration": 30}},)
+    steps = (*tuple({"setWeight": w} for w in weights), {"pause": {"duration": 30}})
     res = simulate(
         Canary(steps=steps, traffic_routing=routing),
         baseline=GOOD,

@@ -1,0 +1,108 @@
+"""Speed of mlopskit.rollout's vectorised simulator.
+
+No peer library simulates rollout strategies, so the baseline is what a user would
+otherwise write: a per-replication loop (SimPy-style: one replication at a time,
+one tick at a time, numpy scalars) of the same Flagger canary, timed on a small
+case and reported per replication. The headline case is the issue's: 1,000
+replications of a one-hour canary at 1,000 requests per second (Argo steps of
+1 h in total, background sequential analysis, a good candidate so that every
+replication runs the full hour).
+
+Run: python benchmarks/bench_rollout.py
+"""
+
+from __future__ import annotations
+
+import statistics
+import time
+
+import numpy as np
+
+from mlopskit.rollout import Canary, ModelBehavior, SequentialTest, Traffic, simulate
+
+BASE = ModelBehavior(error_rate=0.005)
+HOUR = Canary(
+    steps=(
+        {"setWeight": 5},
+        {"pause": {"duration": "15m"}},
+        {"setWeight": 20},
+        {"pause": {"duration": "15m"}},
+        {"setWeight": 50},
+        {"pause": {"duration": "30m"}},
+    )
+)
+
+
+def mlopskit_run(n_runs: int, seed: int) -> tuple[float, float]:
+    t = time.perf_counter()
+    res = simulate(
+        HOUR,
+        baseline=BASE,
+        candidate=BASE,
+        traffic=Traffic(rps=1000),
+        judge=SequentialTest(),
+        n_runs=n_runs,
+        random_state=seed,
+    )
+    elapsed = time.perf_counter() - t
+    return elapsed, float(res.runs["bad_requests_served"].sum() / max(1, 1))
+
+
+def loop_run(n_runs: int, seed: int, duration_s: int = 3600) -> float:
+    """One replication at a time, one tick at a time (what a user would write)."""
+    rng = np.random.default_rng(seed)
+    t = time.perf_counter()
+    schedule = [(0, 0.05), (900, 0.20), (1800, 0.50)]
+    for _ in range(n_runs):
+        ec = nc = eb = nb = 0
+        for s in range(duration_s):
+            w = [x for start, x in schedule if s >= start][-1]
+            n = rng.poisson(1000)
+            c = rng.binomial(n, w)
+            nc += c
+            nb += n - c
+            ec += rng.binomial(c, 0.005)
+            eb += rng.binomial(n - c, 0.005)
+            if ec + eb >= 10:  # the same mSPRT statistic each tick
+                pbar = (ec + eb) / (nc + nb)
+                v = pbar * (1 - pbar) * (1 / max(nc, 1) + 1 / max(nb, 1))
+                tau2 = (0.5 * 0.005) ** 2
+                theta = ec / max(nc, 1) - eb / max(nb, 1)
+                if 0.5 * np.log(v / (v + tau2)) + tau2 * theta**2 / (
+                    2 * v * (v + tau2)
+                ) > np.log(20):
+                    break
+    return time.perf_counter() - t
+
+
+def main() -> None:
+    rounds = 3
+    big, small_vec, small_loop = [], [], []
+    loop_n = 3
+    for r in range(rounds):  # interleave contenders
+        big.append(mlopskit_run(1000, r)[0])
+        small_vec.append(mlopskit_run(loop_n, r)[0])
+        small_loop.append(loop_run(loop_n, r))
+    req = 1000 * 3600 * 1000
+    b = statistics.median(big)
+    sv = statistics.median(small_vec) / loop_n
+    sl = statistics.median(small_loop) / loop_n
+    print("| case | median s | replications/s | simulated requests/s |")
+    print("|---|---|---|---|")
+    print(
+        f"| mlopskit, 1,000 × 1 h canary @ 1,000 rps | {b:.2f} | {1000 / b:,.0f} | {req / b:,.3g} |"
+    )
+    print(
+        f"| mlopskit, {loop_n} × 1 h (per replication) | {sv * loop_n:.2f} | {1 / sv:,.1f} | {3.6e6 / sv:,.3g} |"
+    )
+    print(
+        f"| per-replication Python loop, {loop_n} × 1 h (per replication) | {sl * loop_n:.2f} | {1 / sl:,.2f} | {3.6e6 / sl:,.3g} |"
+    )
+    print(
+        f"\nratio per replication, loop / mlopskit(1,000 runs): {sl / (b / 1000):,.0f}×"
+    )
+    print(f"projected loop time for 1,000 replications: {sl * 1000 / 60:,.0f} min")
+
+
+if __name__ == "__main__":
+    main()
