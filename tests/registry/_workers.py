@@ -28,6 +28,7 @@ print(json.dumps(versions))
 
 CRASH_WORKER = r"""
 import json, sys
+from mlopskit.errors import RegistryLookupError
 from mlopskit.registry import ModelRegistry
 
 cfg = json.loads(sys.argv[1])
@@ -35,10 +36,12 @@ reg = ModelRegistry(cfg["url"], **cfg["storage_options"])
 print("ready", flush=True)
 i = 0
 while True:
-    mv = reg.register("victim", {"i": i, "pad": "x" * 2000}, metrics={"i": float(i)})
+    mv = reg.register("victim", {"i": i, "pad": "x" * 4000}, tags={"i": str(i)})
     reg.set_alias("victim", "production", mv.version, reason=f"move {i}")
-    if i % 5 == 4:
-        reg.archive("victim", mv.version - 1) if mv.version > 1 and mv.version - 1 not in (
-            reg.get_version("victim", alias="production").version,) else None
+    if i % 3 == 2:
+        try:
+            reg.archive("victim", mv.version - 1)
+        except RegistryLookupError:
+            pass
     i += 1
 """

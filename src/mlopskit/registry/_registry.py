@@ -259,7 +259,7 @@ class ModelRegistry:
         return out
 
     def _models(self) -> list[str]:
-        return self._storage.list("models")
+        return [m for m in self._storage.list("models") if self._has_whole_version(m)]
 
     def _lookup_error(self, name: str) -> RegistryLookupError:
         models = self._models()
@@ -278,10 +278,10 @@ class ModelRegistry:
         )
 
     def _existing(self, name: str) -> list[int]:
-        """Whole versions of ``name`` (raise a lookup error if there are none)."""
+        """Claimed version numbers of ``name``; a lookup error if none is whole."""
         name = check_name(name)
         claimed = self._claimed(name)
-        if not claimed:
+        if not any(self._record(name, v) is not None for v in reversed(claimed)):
             raise self._lookup_error(name)
         return claimed
 
@@ -319,6 +319,8 @@ class ModelRegistry:
                 record = self._record(name, number)
                 if record is not None:
                     return number, record
+            if not archived:  # only claims cut short by a crash: no version at all
+                raise self._lookup_error(name)
             raise RegistryLookupError(
                 f"Model {name!r} has no unarchived version; its archived versions are "
                 f"{_ranges(sorted(archived))}. Ask for one by number.",
@@ -448,7 +450,12 @@ class ModelRegistry:
         >>> reg.list_models()
         ('a', 'b')
         """
-        return tuple(m for m in self._models() if self._claimed(m))
+        return tuple(self._models())
+
+    def _has_whole_version(self, name: str) -> bool:
+        return any(
+            self._record(name, v) is not None for v in reversed(self._claimed(name))
+        )
 
     def list_versions(
         self,
