@@ -68,9 +68,9 @@ class ADWIN(StreamingDetector):
     >>> stream = np.concatenate([rng.normal(0, 1, 3000), rng.normal(1, 1, 1000)])
     >>> det = ADWIN()
     >>> [i for i, x in enumerate(stream) if det.update(x).drift_detected]
-    [3071]
+    [3039]
     >>> ADWIN().update_many(stream)
-    array([3071])
+    array([3039])
     """
 
     def __init__(

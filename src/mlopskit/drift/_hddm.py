@@ -54,7 +54,7 @@ class HDDM(StreamingDetector):
     >>> rng = np.random.default_rng(0)
     >>> errors = np.concatenate([rng.random(5000) < 0.1, rng.random(2000) < 0.2])
     >>> HDDM().update_many(errors)
-    array([5286])
+    array([5566])
     """
 
     _input_kind = "unit"

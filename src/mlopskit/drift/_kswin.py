@@ -14,7 +14,6 @@ detector (``KSDrift``), and the other streaming detectors.
 
 from __future__ import annotations
 
-import collections
 from typing import Any
 
 import numpy as np
@@ -47,14 +46,16 @@ class KSWIN(StreamingDetector):
         Significance of each test. The test runs at every update on overlapping
         windows, so over :math:`N` updates a stationary stream still sees about
         :math:`N\\alpha` times a correlation factor below one of false alarms; keep
-        ``alpha`` tiny. Default 1e-6 (river's 0.005 with a 100-value window raised
-        62 false alarms in 50,000 values).
+        ``alpha`` tiny. Default 1e-5 (river's 0.005 with a 100-value window raised
+        62 false alarms in 50,000 values; 1e-5 with the default window raised none
+        on ten 50,000-value stationary stretches).
     window_size
-        Values in the sliding window. Default 500.
+        Values in the sliding window. Default 1000.
     stat_size
-        Newest values tested against the rest of the window. Default 100: with 400
-        older values, a shift of half a standard deviation is found within a few
-        hundred values (see the streaming drift docs for measured delays).
+        Newest values tested against the rest of the window. Default 200: against
+        800 older values, a shift of half a standard deviation is found in 9 of 10
+        seeded streams within about 110–200 values; with 100 of 400 it was found in
+        only 4 of 10 at the same false-alarm rate (measured, see the docs page).
 
     Examples
     --------
@@ -64,13 +65,13 @@ class KSWIN(StreamingDetector):
     >>> stream = np.concatenate([rng.normal(0, 1, 3000), rng.normal(0, 3, 500)])
     >>> det = KSWIN()
     >>> [i for i, x in enumerate(stream) if det.update(x).drift_detected]
-    [3034]
+    [3133]
     >>> KSWIN().update_many(stream)
-    array([3034])
+    array([3133])
     """
 
     def __init__(
-        self, *, alpha: float = 1e-6, window_size: int = 500, stat_size: int = 100
+        self, *, alpha: float = 1e-5, window_size: int = 1000, stat_size: int = 200
     ) -> None:
         self.alpha = alpha
         self.window_size = window_size
@@ -109,7 +110,11 @@ class KSWIN(StreamingDetector):
         self._pcache: dict[int, float] = {}
 
     def _reset_state(self) -> None:
-        self._window: collections.deque[float] = collections.deque(maxlen=self._w)
+        # ring buffer of the last window_size values; _count values held, the
+        # oldest at _pos once full
+        self._ring = np.zeros(self._w)
+        self._pos = 0
+        self._count = 0
         self._p_value: float | None = None
 
     def _p_for(self, stat: int, rows: Any) -> float:
@@ -123,14 +128,29 @@ class KSWIN(StreamingDetector):
         return cached
 
     def _update_one(self, x: float) -> bool:
-        self._window.append(x)
-        if len(self._window) < self._w:
-            return False
-        row = np.fromiter(self._window, dtype=np.float64, count=self._w)
-        ranks = np.unique(row, return_inverse=True)[1].astype(np.int64)
-        stat = int(self._statistics(ranks.reshape(1, -1))[0])
+        ring = self._ring
+        ring[self._pos] = x
+        self._pos = (self._pos + 1) % self._w
+        if self._count < self._w:
+            self._count += 1
+            if self._count < self._w:
+                return False
+        row = np.concatenate((ring[self._pos :], ring[: self._pos]))
+        n1, n2 = self._w - self._s, self._s
+        order = np.argsort(row, kind="stable")
+        ranked = row[order]
+        walk = np.cumsum(np.where(order < n1, n2, -n1))
+        run_end = np.ones(self._w, dtype=bool)
+        np.not_equal(ranked[1:], ranked[:-1], out=run_end[:-1])
+        stat = int(np.abs(walk[run_end]).max())
         self._p_value = self._p_for(stat, row)
         return self._p_value <= self._alpha
+
+    def _held(self) -> Any:
+        """The values held, oldest first."""
+        if self._count < self._w:
+            return self._ring[: self._count].copy()
+        return np.concatenate((self._ring[self._pos :], self._ring[: self._pos]))
 
     def _statistics(self, ranks: Any) -> Any:
         """Integer KS statistics ``D·n1·n2`` of each row of dense ranks (older part first).
@@ -149,10 +169,8 @@ class KSWIN(StreamingDetector):
 
     def _update_block(self, values: npt.NDArray[np.float64]) -> int:
         w = self._w
-        have = len(self._window)
-        ext = np.concatenate(
-            [np.fromiter(self._window, dtype=np.float64, count=have), values]
-        )
+        have = self._count
+        ext = np.concatenate([self._held(), values])
         # window ending at values[i] exists once have + i + 1 >= w
         first = max(0, w - have - 1)
         hit = -1
@@ -174,8 +192,10 @@ class KSWIN(StreamingDetector):
                     break
                 self._p_value = float(pvals[-1])
         last = hit if hit >= 0 else values.shape[0] - 1
-        self._window.clear()
-        self._window.extend(ext[max(0, have + last + 1 - w) : have + last + 1].tolist())
+        kept = ext[max(0, have + last + 1 - w) : have + last + 1]
+        self._count = kept.shape[0]
+        self._ring[: self._count] = kept
+        self._pos = self._count % w
         return hit
 
     def _p_values(self, stat: Any, rows: Any) -> Any:

@@ -61,9 +61,9 @@ class PageHinkley(StreamingDetector):
     >>> for i, x in enumerate(stream):
     ...     if det.update(x).drift_detected:
     ...         print(f"drift at {i}")
-    drift at 2046
+    drift at 2037
     >>> PageHinkley().update_many(stream)
-    array([2046])
+    array([2037])
     """
 
     def __init__(

@@ -23,10 +23,10 @@ def _streams() -> list[tuple[str, Any]]:
     """Seeded streams with changes: 0/1 errors (valid for every detector), then reals."""
     rng = np.random.default_rng(20240601)
     errors = np.concatenate(
-        [rng.random(2500) < 0.1, rng.random(1500) < 0.45, rng.random(1500) < 0.1]
+        [rng.random(2000) < 0.1, rng.random(1000) < 0.45, rng.random(1000) < 0.1]
     ).astype(np.float64)
     real = np.concatenate(
-        [rng.normal(0, 1, 2500), rng.normal(2, 1, 1500), rng.normal(-1, 3, 1500)]
+        [rng.normal(0, 1, 2000), rng.normal(2, 1, 1000), rng.normal(-1, 3, 1000)]
     )
     return [("0/1 errors", errors), ("real values", real)]
 
@@ -58,15 +58,17 @@ def _check_properties(det: Any) -> None:
         if attr == "warning_detected" and not hasattr(det, attr):
             continue
         descriptor = getattr(type(det), attr, None)
-        assert isinstance(descriptor, property) and descriptor.fset is None, (
-            f"{name}.{attr} must be a read-only property."
-        )
+        message = f"{name}.{attr} must be a read-only property."
+        assert isinstance(descriptor, property), message
+        assert descriptor.fset is None, message
         try:
             setattr(det, attr, True)
         except AttributeError:
             pass
         else:  # pragma: no cover - only a broken detector gets here
-            raise AssertionError(f"{name}.{attr} could be assigned; it must be read-only.")
+            raise AssertionError(
+                f"{name}.{attr} could be assigned; it must be read-only."
+            )
         assert isinstance(getattr(det, attr), bool), f"{name}.{attr} must be a bool."
 
 
@@ -134,9 +136,9 @@ def check_streaming_detector(detector: Any) -> None:
         )
         batched = clone(detector)
         many = batched.update_many(values)
-        assert isinstance(many, np.ndarray) and many.dtype == np.int64, (
-            f"{name}.update_many must return an int64 numpy array."
-        )
+        message = f"{name}.update_many must return an int64 numpy array."
+        assert isinstance(many, np.ndarray), message
+        assert many.dtype == np.int64, message
         assert many.tolist() == alarms, (
             f"{name}.update_many gave alarms {many.tolist()[:10]} on {label}, a loop "
             f"over update gave {alarms[:10]}."
