@@ -24,7 +24,6 @@ import ast
 import contextlib
 import functools
 import hashlib
-import importlib.metadata
 import inspect
 import os
 import site
@@ -338,6 +337,8 @@ def _package_version(top: str) -> str:
     version = getattr(sys.modules.get(top), "__version__", None)
     if isinstance(version, str):
         return version
+    import importlib.metadata
+
     try:
         return importlib.metadata.version(top)
     except (importlib.metadata.PackageNotFoundError, ValueError):

@@ -356,7 +356,7 @@ class _State:
         reason: str | None,
         error: tuple[str, str, str] | None = None,
     ) -> None:
-        self.records[name] = self.StepRun.model_construct(
+        self.records[name] = self.StepRun._trusted(
             name=name,
             status=status,
             duration=duration,

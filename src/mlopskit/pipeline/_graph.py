@@ -89,6 +89,8 @@ class Pipeline:
             )
         self._wire(inputs)
         self.order: tuple[str, ...] = self._toposort()
+        used = {u for ups in self.upstream.values() for u in ups}
+        self._sinks = tuple(n for n in self.steps if n not in used)
         self._needed: dict[tuple[str, ...], tuple[str, ...]] = {}
 
     # -- wiring ------------------------------------------------------------------
@@ -129,7 +131,7 @@ class Pipeline:
         try:
             return tuple(sorter.static_order())
         except graphlib.CycleError as exc:
-            cycle = list(exc.args[1])[::-1]
+            cycle = list(exc.args[1])
             path = " → ".join(cycle)
             raise PipelineDefinitionError(
                 f"Steps form a cycle: {path}. Each arrow reads 'feeds'; a step's "
@@ -202,8 +204,7 @@ class Pipeline:
         >>> Pipeline([a, b]).sinks()
         ('b',)
         """
-        used = {u for ups in self.upstream.values() for u in ups}
-        return tuple(n for n in self.steps if n not in used)
+        return self._sinks
 
     # -- running -------------------------------------------------------------------
 

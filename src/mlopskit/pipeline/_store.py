@@ -1,13 +1,17 @@
 """Where runs and the cache index live: inside a versioning ``ContentStore``.
 
 Step outputs are ordinary objects of the content store (``put``/``get`` by digest).
-Run records are JSON files under ``<store root>/pipeline-runs/<run_id>.json``, one
-file per run, written once at the end of the run with exclusive create, so
-concurrent runs (a team sharing a bucket) never overwrite each other. The cache index
-(cache key → output digest) is *derived* from the run records: each process keeps it
-in memory and refreshes it with one listing per run, reading only the records it has
-not seen. A cached re-run therefore costs one ``ls`` plus dictionary lookups, and a run
-writes its metadata once.
+At the end of a run, its metadata is written once, with exclusive create so that
+concurrent runs (a team sharing a bucket) never overwrite each other:
+
+- ``<store root>/pipeline-runs/<run_id>.json``: the run record;
+- ``<store root>/pipeline-index/<run_id>.json``: the cache entries the run added
+  (cache key → output digest of each step that ran), when it added any.
+
+Each process keeps the index in memory and refreshes it with one listing per run,
+reading only the index files it has not seen. A cached re-run therefore costs one
+``ls`` plus dictionary lookups, and a fresh process reads the entries (about 130
+bytes each), not every run record.
 
 What does *not* belong here: deciding what runs (``_execute.py``).
 """
@@ -27,6 +31,7 @@ if TYPE_CHECKING:
 __all__ = ["list_runs", "load_run"]
 
 RUNS_DIR = "pipeline-runs"
+INDEX_DIR = "pipeline-index"
 
 _STORES: dict[str, Any] = {}
 _INDEXES: dict[tuple[int, str], _Index] = {}
@@ -53,44 +58,61 @@ def open_store(cache: Any) -> Any:
 
 
 class _Index:
-    """Cache key → output digest, and the raw run records, of one store."""
+    """Cache key → output digest of one store, plus the run records read so far."""
 
     def __init__(self, store: Any) -> None:
         self.fs = store.fs
-        self.dir = posixpath.join(str(store.root).rstrip("/"), RUNS_DIR)
+        root = str(store.root).rstrip("/")
+        self.runs_dir = posixpath.join(root, RUNS_DIR)
+        self.index_dir = posixpath.join(root, INDEX_DIR)
         self.entries: dict[str, str] = {}
+        self.seen: set[str] = set()
         self.records: dict[str, bytes] = {}
         self.lock = threading.Lock()
 
     def refresh(self) -> None:
-        try:
-            listed = self.fs.ls(self.dir, detail=False)
-        except FileNotFoundError:
-            return
-        new = [
-            p for p in listed if p.endswith(".json") and _base(p) not in self.records
-        ]
-        if not new:
-            return
-        blobs = self.fs.cat(new)
-        for path, data in sorted(blobs.items()):
-            self._add(_base(path), data)
+        """Read the index files written since the last refresh (one listing)."""
+        for filename, data in self._unread(self.index_dir, self.seen):
+            self.seen.add(filename)
+            self.entries.update(json.loads(data))
 
-    def _add(self, filename: str, data: bytes) -> None:
-        self.records[filename] = data
-        for rec in json.loads(data).get("steps", {}).values():
-            ran = rec.get("status") == "ran"
-            if ran and rec.get("cache_key") and rec.get("output_digest"):
-                self.entries[rec["cache_key"]] = rec["output_digest"]
+    def read_runs(self) -> dict[str, bytes]:
+        """Every run record (read once per process)."""
+        for filename, data in self._unread(self.runs_dir, self.records):
+            self.records[filename] = data
+        return self.records
+
+    def _unread(self, folder: str, known: Any) -> list[tuple[str, bytes]]:
+        try:
+            listed = self.fs.ls(folder, detail=False)
+        except FileNotFoundError:
+            return []
+        new = [p for p in listed if p.endswith(".json") and _base(p) not in known]
+        if not new:
+            return []
+        return sorted((_base(p), data) for p, data in self.fs.cat(new).items())
 
     def save(self, run: Run) -> None:
-        data = run.to_json().encode()
+        """Write the run record and the entries it added: the run's only metadata."""
         filename = f"{run.run_id}.json"
-        self.fs.makedirs(self.dir, exist_ok=True)
-        with self.fs.open(posixpath.join(self.dir, filename), "xb") as fh:
-            fh.write(data)
+        record = run.to_json().encode()
+        added = {
+            s.cache_key: s.output_digest
+            for s in run.steps.values()
+            if s.status == "ran" and s.cache_key and s.output_digest
+        }
+        self._write(self.runs_dir, filename, record)
+        if added:
+            self._write(self.index_dir, filename, json.dumps(added).encode())
         with self.lock:
-            self._add(filename, data)
+            self.records[filename] = record
+            self.entries.update(added)
+            self.seen.add(filename)
+
+    def _write(self, folder: str, filename: str, data: bytes) -> None:
+        self.fs.makedirs(folder, exist_ok=True)
+        with self.fs.open(posixpath.join(folder, filename), "xb") as fh:
+            fh.write(data)
 
 
 def _base(path: str) -> str:
@@ -138,8 +160,10 @@ def list_runs(cache: Any, *, pipeline: str | None = None) -> tuple[Run, ...]:
     """
     from mlopskit.pipeline._run import Run
 
-    index = index_of(open_store(cache))
-    runs = (Run.from_json(index.records[f]) for f in sorted(index.records))
+    index = index_of(open_store(cache), refresh=False)
+    with index.lock:
+        records = dict(index.read_runs())
+    runs = (Run.from_json(records[f]) for f in sorted(records))
     return tuple(r for r in runs if pipeline is None or r.pipeline == pipeline)
 
 
@@ -162,10 +186,12 @@ def load_run(cache: Any, run_id: str) -> Run:
     """
     from mlopskit.pipeline._run import Run
 
-    index = index_of(open_store(cache))
-    data = index.records.get(f"{run_id}.json")
+    index = index_of(open_store(cache), refresh=False)
+    with index.lock:
+        records = dict(index.read_runs())
+    data = records.get(f"{run_id}.json")
     if data is None:
-        known = [f[: -len(".json")] for f in sorted(index.records)][-5:]
+        known = [f[: -len(".json")] for f in sorted(records)][-5:]
         raise RunNotFoundError(
             f"No run {run_id!r} is saved in this store. The latest saved runs are "
             f"{known}; list them all with list_runs(cache).",
