@@ -379,3 +379,24 @@ def test_validate_does_not_mutate_input() -> None:
     before = df.copy()
     SCHEMA.validate(df, coerce=True)
     pd.testing.assert_frame_equal(df, before)
+
+
+@pytest.mark.parametrize("distinct", [50, 60_000], ids=["repeating", "mostly-distinct"])
+def test_regex_on_large_string_columns(distinct: int) -> None:
+    # Both paths of the regex check: distinct values matched once (repeating
+    # columns) and every row matched (mostly-distinct columns).
+    rng = np.random.default_rng(5)
+    n = 60_000
+    codes = pd.Series(
+        [f"C-{i:05d}" for i in rng.integers(0, distinct, n)], index=np.arange(n) + 5
+    )
+    codes.iloc[[10, 20_000]] = ["bad", "C-1"]
+    codes.iloc[30_000] = None
+    schema = Schema(
+        columns={"c": Column(dtype="string", nullable=True, regex=r"C-\d{5}")}
+    )
+    report = schema.validate(codes.to_frame("c"))
+    assert report.failures["index"].tolist() == [15, 20_005]
+    assert report.failures["value"].tolist() == ["bad", "C-1"]
+    strict = schema.with_column("c", nullable=False).validate(codes.to_frame("c"))
+    assert strict.failures["index"].tolist() == [30_005, 15, 20_005]

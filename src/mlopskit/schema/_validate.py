@@ -14,6 +14,7 @@ presentation (``_report``).
 from __future__ import annotations
 
 import operator
+import re
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -467,9 +468,7 @@ def _string_checks(
         return per_value if codes is None else np.append(per_value, fill)[codes]
 
     if column.regex is not None:
-        matched = strings.str.fullmatch(column.regex).to_numpy(
-            dtype=bool, na_value=False
-        )
+        matched = _fullmatch(strings, column.regex)
         ok = per_row(matched, True)
         _record_mask(name, f"regex({column.regex})", ok, null, series, out)
     if column.min_length is not None or column.max_length is not None:
@@ -485,6 +484,39 @@ def _string_checks(
             _record_mask(
                 name, f"max_length({column.max_length})", ok, null, series, out
             )
+
+
+#: Rows sampled to decide whether a string column repeats its values enough to
+#: match each distinct value once (factorize) rather than every row.
+_SAMPLE = 10_000
+
+
+def _fullmatch(strings: pd.Series, pattern: str) -> np.ndarray:
+    """Whether each string matches ``pattern`` in full (nulls: False)."""
+    dtype = strings.dtype
+    python_strings = pd.api.types.is_object_dtype(dtype) or (
+        isinstance(dtype, pd.StringDtype) and dtype.storage == "python"
+    )
+    if not python_strings:  # pyarrow-backed: vectorised in Arrow's C++ kernels
+        return np.asarray(
+            strings.str.fullmatch(pattern).to_numpy(dtype=bool, na_value=False)
+        )
+    match = re.compile(pattern).fullmatch
+    n = len(strings)
+    step = max(1, n // _SAMPLE)
+    if n > 4 * _SAMPLE:
+        sample = strings.iloc[::step]
+        if sample.nunique() < len(sample) // 2:
+            # Few distinct values: match each once, then map back through the codes.
+            codes, uniques = pd.factorize(strings, use_na_sentinel=True)
+            per_value = np.fromiter(
+                (match(v) is not None for v in uniques), bool, len(uniques)
+            )
+            return np.asarray(np.append(per_value, False)[codes])
+    values = strings.to_numpy()
+    return np.fromiter(
+        (type(v) is str and match(v) is not None for v in values), bool, n
+    )
 
 
 def _record_mask(
