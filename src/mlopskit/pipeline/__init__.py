@@ -12,13 +12,13 @@ processes or a Dask cluster), skips every step whose code and inputs are unchang
 from __future__ import annotations
 
 import importlib as _importlib
-from typing import TYPE_CHECKING, Any
+import typing as _typing
 
 from mlopskit.pipeline._code import code_fingerprint
 from mlopskit.pipeline._graph import Pipeline
 from mlopskit.pipeline._step import Step, step
 
-if TYPE_CHECKING:
+if _typing.TYPE_CHECKING:
     from mlopskit.pipeline._run import Run, StepRun
     from mlopskit.pipeline._store import list_runs, load_run
 
@@ -41,7 +41,7 @@ _LAZY = {
 }
 
 
-def __getattr__(name: str) -> Any:
+def __getattr__(name: str) -> _typing.Any:
     module = _LAZY.get(name)
     if module is None:
         raise AttributeError(f"module 'mlopskit.pipeline' has no attribute {name!r}")
