@@ -10,6 +10,8 @@ import uuid
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from mlopskit.errors import (
     RunNotFoundError,
@@ -374,3 +376,46 @@ def test_cache_shared_on_s3(s3_endpoint) -> None:
         first.run_id,
         again.run_id,
     ]
+
+
+_scalars = st.one_of(
+    st.integers(-3, 3),
+    st.floats(-3, 3, allow_nan=False),
+    st.booleans(),
+    st.text(max_size=3),
+    st.none(),
+)
+
+
+@settings(max_examples=40, deadline=None)
+@given(a=_scalars, b=_scalars)
+def test_cache_keys_differ_exactly_when_typed_inputs_differ(a, b) -> None:
+    """Two inputs share a key iff they have the same type and value (1 != 1.0 != True)."""
+
+    def echo(x):
+        return x
+
+    cache = f"memory://pipeline-prop-{uuid.uuid4().hex}"
+    pipe = Pipeline([echo])
+    key_a = pipe.run({"x": a}, cache=cache).steps["echo"].cache_key
+    run_b = pipe.run({"x": b}, cache=cache)
+    same = type(a) is type(b) and (a == b or (a != a and b != b))
+    assert (run_b.steps["echo"].cache_key == key_a) == same
+    assert run_b.steps["echo"].status == ("cached" if same else "ran")
+    assert run_b.outputs["echo"] == b or b != b
+
+
+def test_processes_executor_shares_the_cache(cache) -> None:
+    def a():
+        return np.arange(3)
+
+    def b(a):
+        return int(a.sum())
+
+    pipe = Pipeline([a, b])
+    first = pipe.run(cache=cache, executor="processes")
+    assert first.outputs == {"b": 3}
+    assert _statuses(pipe.run(cache=cache, executor="threads")) == {
+        "a": "cached",
+        "b": "cached",
+    }

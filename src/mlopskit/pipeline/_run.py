@@ -257,6 +257,8 @@ class Run(Result):
             f"{summary}, duration={self.duration:.3f}s)"
         )
 
+    __str__ = __repr__
+
     def _repr_html_(self) -> str:
         import html
 
