@@ -14,7 +14,11 @@ Two parts, printed as markdown tables:
    (count false failures) and a sample with planted bad values in every column kind
    (count the planted cells reported, by column and row label).
 
-Run: ``python benchmarks/bench_schema.py [--rows N] [--rounds K]``.
+Run: ``python benchmarks/bench_schema.py [--rows N] [--rounds K]``. With
+``--arrow`` the same script runs again in ``benchmarks/.venvs/arrow`` (created on
+first use: the newest pandas, numpy, pyarrow and pandera, plus this checkout), so
+that pandas 3's default string dtype is Arrow-backed there. The main environment is
+left without pyarrow on purpose: installing it changes every string column's storage.
 """
 
 from __future__ import annotations
@@ -23,8 +27,11 @@ import argparse
 import gc
 import platform
 import statistics
+import subprocess
+import sys
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -274,14 +281,52 @@ def quality(rows: int) -> list[str]:
     return lines
 
 
+ARROW_VENV = Path(__file__).parent / ".venvs" / "arrow"
+ARROW_PACKAGES = [
+    "numpy",
+    "pandas",
+    "pyarrow",
+    "pandera",
+    "pydantic",
+    "scipy",
+    "scikit-learn",
+    "fsspec",
+    "joblib",
+    "blake3",
+]
+
+
+def run_in_arrow_venv(argv: list[str]) -> int:
+    python = ARROW_VENV / "bin" / "python"
+    if not python.exists():
+        subprocess.run([sys.executable, "-m", "venv", str(ARROW_VENV)], check=True)
+        subprocess.run(
+            [str(python), "-m", "pip", "install", "-q", *ARROW_PACKAGES], check=True
+        )
+        root = Path(__file__).resolve().parent.parent
+        subprocess.run(
+            [str(python), "-m", "pip", "install", "-q", "--no-deps", "-e", str(root)],
+            check=True,
+        )
+    return subprocess.run([str(python), __file__, *argv], check=False).returncode
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--quality-rows", type=int, default=100_000)
     parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument(
+        "--arrow", action="store_true", help="run in a venv with pyarrow"
+    )
     args = parser.parse_args()
+    if args.arrow:
+        sys.exit(run_in_arrow_venv([a for a in sys.argv[1:] if a != "--arrow"]))
+    import pandera
+
+    strings = repr(pd.Series(["x"]).dtype)
     print(
-        f"pandas {pd.__version__}, numpy {np.__version__}, pandera {pa.__version__ if hasattr(pa, '__version__') else __import__('pandera').__version__}, Python {platform.python_version()}"
+        f"pandas {pd.__version__}, numpy {np.__version__}, pandera {pandera.__version__}, Python {platform.python_version()}; default strings: {strings}"
     )
     print(f"\n### Speed: {args.rows:,} × 20, {args.rounds} interleaved rounds\n")
     print("\n".join(speed(args.rows, args.rounds)))

@@ -400,3 +400,35 @@ def test_regex_on_large_string_columns(distinct: int) -> None:
     assert report.failures["value"].tolist() == ["bad", "C-1"]
     strict = schema.with_column("c", nullable=False).validate(codes.to_frame("c"))
     assert strict.failures["index"].tolist() == [30_005, 15, 20_005]
+
+
+def test_non_string_column_labels_match_by_text() -> None:
+    df = pd.DataFrame({0: [1, 2], 1: ["a", "b"]})
+    schema = Schema.infer(df)
+    assert list(schema.columns) == ["0", "1"]
+    assert schema.validate(df).ok
+    report = schema.with_column("0", dtype="float").validate(df, coerce=True)
+    assert report.data is not None
+    assert list(report.data.columns) == [0, 1]
+    assert report.data[0].dtype == np.float64
+    assert df[0].dtype == np.int64
+    with pytest.raises(SchemaError, match="duplicate column names"):
+        schema.validate(pd.DataFrame([[1, 2]], columns=[1, "1"]))
+
+
+def test_bounds_on_categorical_and_string_columns() -> None:
+    df = pd.DataFrame({"c": pd.Categorical(["b", "a", "z"]), "s": ["b", "a", "z"]})
+    schema = Schema(
+        columns={
+            "c": Column(dtype="category", ge="b"),
+            "s": Column(dtype="string", le="y"),
+        }
+    )
+    got = set(
+        zip(
+            schema.validate(df).failures["column"],
+            schema.validate(df).failures["index"],
+            strict=True,
+        )
+    )
+    assert got == {("c", 1), ("s", 2)}

@@ -172,6 +172,12 @@ def run_validation(
 ) -> ValidationReport:
     """Validate ``df`` against ``schema``; the engine behind ``Schema.validate``."""
     check_frame(df)
+    original = df
+    labels = list(df.columns)
+    if not all(isinstance(c, str) for c in labels):
+        # Schemas name columns by text (JSON keys): match other labels by str().
+        df = df.set_axis([str(c) for c in labels], axis=1)
+        check_frame(df)
     out = _Collector(lazy)
     coerced: dict[str, pd.Series] = {}
     try:
@@ -186,7 +192,12 @@ def run_validation(
         complete = True
     data = None
     if coerce:
-        data = df.assign(**coerced) if coerced else df
+        data = original
+        if coerced:
+            data = original.copy(deep=False)
+            position = {str(c): i for i, c in enumerate(labels)}
+            for name, series in coerced.items():
+                data[labels[position[name]]] = series
     failures = out.failures(df.index)
     summary = (
         pd.DataFrame(out.summary, columns=["column", "check", "failures"])
@@ -386,6 +397,8 @@ def _range_checks(
         op: parse_bound(b, column.dtype, column.tz, op) for op, b in bounds.items()
     }
     if values is None:  # strings/categories: compared by pandas, lexicographically
+        if isinstance(series.dtype, pd.CategoricalDtype):
+            series = series.astype(series.cat.categories.dtype)
         for op, bound in parsed.items():
             passed = _OPS[op](series, bound).to_numpy(dtype=bool, na_value=False)
             _record_mask(name, f"{op}({bounds[op]})", passed, null, series, out)
