@@ -108,11 +108,12 @@ class KSDrift(UnivariateNumericDrift):
             method = "exact" if max(n1, n2) <= KS_EXACT_MAX_N else "asymp"
         if method == "asymp":
             p = ks_2samp_pvalue(d, n1, n2, method="asymp")
-        else:
-            p = np.array(
-                [
-                    ks_2samp_exact_scipy(reference.values[j], sample[:, j])
-                    for j in range(sample.shape[1])
-                ]
-            )
-        return d, p, {"ks_method": [method] * len(d)}
+            return d, p, {"ks_method": ["asymp"] * len(d)}
+        exact = [
+            ks_2samp_exact_scipy(reference.values[j], sample[:, j])
+            for j in range(sample.shape[1])
+        ]
+        used = [
+            "asymp (exact failed)" if fell_back else "exact" for _, fell_back in exact
+        ]
+        return d, np.array([p for p, _ in exact]), {"ks_method": used}

@@ -364,10 +364,16 @@ def adjust_pvalues(
     return out
 
 
-def ks_2samp_exact_scipy(reference: FloatArray, sample: FloatArray) -> float:
-    """scipy's exact KS p-value for one column (its compiled path is fast)."""
-    with warnings.catch_warnings():
-        # scipy falls back to "asymp" (and warns) when the exact computation
-        # overflows; that is the same p-value we would report, so keep quiet.
-        warnings.simplefilter("ignore", RuntimeWarning)
-        return float(stats.ks_2samp(reference, sample, method="exact").pvalue)
+def ks_2samp_exact_scipy(
+    reference: FloatArray, sample: FloatArray
+) -> tuple[float, bool]:
+    """scipy's exact KS p-value for one column (its compiled path is fast).
+
+    Returns the p-value and whether scipy fell back to the asymptotic one (it
+    does, with a RuntimeWarning, when the exact computation fails numerically).
+    """
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", RuntimeWarning)
+        p = float(stats.ks_2samp(reference, sample, method="exact").pvalue)
+    fell_back = any("Switching to" in str(w.message) for w in caught)
+    return p, fell_back
