@@ -306,7 +306,7 @@ class Canary(Strategy):
                 an.start(inc, t)  # resumed rollouts start a fresh AnalysisRun
                 an.stop(inc)
                 an.extra.setdefault("resume", np.zeros(n, dtype=bool))[inc] = True
-            ok = an.active & np.isin(st, (PASS, NO_DIFFERENCE))
+            ok = an.active & ((st == PASS) | (st == NO_DIFFERENCE))
             an.stop(ok)
             if background:
                 continue

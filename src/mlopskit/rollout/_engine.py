@@ -64,6 +64,25 @@ class _Delay:
         return zero, zero
 
 
+#: Above this mean, a count of *successful* requests is drawn from the normal
+#: approximation to the Poisson (skewness 1/sqrt(mean) ≤ 0.1; these counts only
+#: enter as denominators) — ten times faster than numpy's exact sampler. Error
+#: counts, which the judges test, are always exact Poisson draws.
+NORMAL_ABOVE = 100.0
+
+
+def _poisson(rng: np.random.Generator, means: F64) -> I64:
+    big = means > NORMAL_ABOVE
+    if not big.any():
+        return rng.poisson(means).astype(np.int64)
+    out = np.empty(means.shape, dtype=np.int64)
+    small = ~big
+    out[small] = rng.poisson(means[small])
+    m = means[big]
+    out[big] = np.rint(m + np.sqrt(m) * rng.standard_normal(m.size)).astype(np.int64)
+    return out
+
+
 class Engine:
     """Data-plane accumulators and per-run bookkeeping for ``n_runs`` replications."""
 
@@ -176,44 +195,55 @@ class Engine:
         """
         rng, dt, live = self.rng, self.dt, self.live
         lam = self.traffic.rate_at(t) * dt
-        total = rng.poisson(lam, self.n).astype(np.int64)
-        total[~live] = 0
-        up = ready > 0
-        served = np.where(up, total, 0)
+        w = np.clip(w, 0.0, 1.0)
+        # Poisson arrivals thinned by version and by outcome are independent
+        # Poisson counts: one vectorised draw gives every tick's counts exactly.
+        keep = np.where(live & (ready > 0), 1.0, 0.0)
         if np.any(np.asarray(lost) > 0):  # routed to endpoints already gone
-            served = rng.binomial(served, 1.0 - np.clip(lost, 0.0, 1.0)).astype(
-                np.int64
-            )
+            keep = keep * (1.0 - np.clip(lost, 0.0, 1.0))
+        lam_c = lam * keep * w
+        lam_b = lam * keep - lam_c
         if cand_pods is None:
             cand_pods = np.where(w > 0, np.maximum(np.round(ready * w), 1.0), 0.0)
-        nc = rng.binomial(served, np.clip(w, 0.0, 1.0)).astype(np.int64)
-        nb = served - nc
-        nc, nb = self._cap(nc, nb, cand_pods, ready - cand_pods)
-        dropped = total - nc - nb
-        if self.candidate.capacity_rps is None and self.baseline.capacity_rps is None:
-            dropped = total - served
         if self.candidate.regression == "immediate":
             pc: F64 | float = self.candidate.error_rate
-        else:
+        else:  # per-pod load is the offered rate (requests per second per pod)
             since = t - np.where(np.isnan(self.t_first), t, self.t_first)
             load_c = np.divide(
-                nc / dt, cand_pods, out=np.zeros(self.n), where=cand_pods > 0
+                lam_c / dt, cand_pods, out=np.zeros(self.n), where=cand_pods > 0
             )
             pc = self.candidate.error_probability(since, load_c)
         if self.baseline.regression == "under_load":
+            base_pods = ready - cand_pods
             load_b = np.divide(
-                nb / dt,
-                ready - cand_pods,
-                out=np.zeros(self.n),
-                where=ready > cand_pods,
+                lam_b / dt, base_pods, out=np.zeros(self.n), where=base_pods > 0
             )
             pb: F64 | float = self.baseline.error_probability(
                 np.full(self.n, 1e18), load_b
             )
         else:
             pb = self._pb_steady
-        ec = rng.binomial(nc, pc).astype(np.int64)
-        eb = rng.binomial(nb, pb).astype(np.int64)
+        means = np.empty((5, self.n))
+        means[0] = lam_c * pc
+        means[1] = lam_c - means[0]
+        means[2] = lam_b * pb
+        means[3] = lam_b - means[2]
+        means[4] = np.where(live, lam, 0.0) - lam_c - lam_b
+        means = np.maximum(means, 0.0)
+        draws = np.empty(means.shape, dtype=np.int64)
+        draws[0::2] = rng.poisson(means[0::2])  # errors (and drops): exact
+        draws[1::2] = _poisson(rng, means[1::2])  # successful requests
+        ec, eb, dropped = draws[0], draws[2], draws[4]
+        nc, nb = ec + draws[1], eb + draws[3]
+        if (
+            self.candidate.capacity_rps is not None
+            or self.baseline.capacity_rps is not None
+        ):
+            nc2, nb2 = self._cap(nc, nb, cand_pods, ready - cand_pods)
+            ec = rng.binomial(ec, np.divide(nc2, nc, out=np.ones(self.n), where=nc > 0))
+            eb = rng.binomial(eb, np.divide(nb2, nb, out=np.ones(self.n), where=nb > 0))
+            dropped = dropped + (nc - nc2) + (nb - nb2)
+            nc, nb = nc2, nb2
         # mirrored (shadow) requests: copies of baseline-served requests
         if np.any(np.asarray(mirror) > 0):
             nm = rng.binomial(nb, np.clip(mirror, 0.0, 1.0)).astype(np.int64)
