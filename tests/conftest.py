@@ -53,6 +53,7 @@ def s3_storage(s3_endpoint: str) -> dict[str, Any]:
         "skip_instance_cache": True,
     }
     bucket = f"mlopskit-{uuid.uuid4().hex[:12]}"
-    fs = s3fs.S3FileSystem(**options)
-    fs.mkdir(bucket)
+    # A plain CreateBucket: s3fs.mkdir would send LocationConstraint=us-east-1,
+    # which S3 (and moto 5.2) reject for that region.
+    s3fs.S3FileSystem(**options).call_s3("create_bucket", Bucket=bucket)
     return {"url": f"s3://{bucket}/root", "storage_options": options, "bucket": bucket}
