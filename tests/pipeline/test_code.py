@@ -136,3 +136,14 @@ def test_recursive_functions_terminate() -> None:
 def test_lambdas_hash_their_bytecode() -> None:
     assert code_fingerprint(lambda x: x + 1) != code_fingerprint(lambda x: x + 2)
     assert code_fingerprint(lambda x: x + 1) == code_fingerprint(lambda x: x + 1)
+
+
+def test_class_docstrings_do_not_count() -> None:
+    ns = {"__name__": "__main__"}
+    _define("class C:\n    def m(self):\n        return 1\n", ns, "C")
+    f, _ = _define("def f():\n    return C().m()\n", ns)
+    before = code_fingerprint(f)
+    _define(
+        'class C:\n    """Documented."""\n    def m(self):\n        return 1\n', ns, "C"
+    )
+    assert code_fingerprint(f) == before

@@ -144,7 +144,23 @@ def test_unknown_executor_is_refused() -> None:
         _pipe().run(executor="gpu")
 
 
-def test_unpicklable_exception_still_reports_in_processes() -> None:
+def test_unpicklable_exception_from_a_process_travels_as_text() -> None:
+    class Local(Exception):  # defined in a function: plain pickle cannot load it
+        pass
+
+    def bad():
+        raise Local("local")
+
+    run = Pipeline([bad]).run(executor="processes")
+    rec = run.steps["bad"]
+    assert rec.status == "failed"
+    assert rec.error_message == "local"
+    assert "raise Local" in rec.error_traceback
+    with pytest.raises(StepFailedError, match=r"failed with .*Local: local"):
+        run.raise_for_status()
+
+
+def test_unpicklable_exception_from_a_thread_is_kept() -> None:
     class Local(Exception):  # defined in a function: cannot be pickled by name
         pass
 
@@ -153,6 +169,14 @@ def test_unpicklable_exception_still_reports_in_processes() -> None:
 
     run = Pipeline([bad]).run(executor="threads")
     assert run.steps["bad"].error_message == "local"
+    back = pickle.loads(pickle.dumps(run))  # the record pickles, the exception stays
+    assert back == run
+    with pytest.raises(StepFailedError) as err:
+        back.raise_for_status()
+    assert err.value.__cause__ is None
+    with pytest.raises(StepFailedError) as err:
+        run.raise_for_status()
+    assert isinstance(err.value.__cause__, Local)
 
 
 def test_progress_prints_one_line_per_step(capsys) -> None:

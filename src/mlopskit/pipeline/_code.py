@@ -206,7 +206,10 @@ class _Walker:
                         member = member.__func__
                     if isinstance(member, property):
                         member = member.fget
-                    if isinstance(member, types.FunctionType) or not callable(member):
+                    is_func = isinstance(member, types.FunctionType)
+                    if attr.startswith("__") and not is_func:
+                        continue  # __doc__, __module__, __dict__ …: not behaviour
+                    if is_func or not callable(member):
                         self.value(f"{obj.__qualname__}.{attr}", member, ())
             else:
                 self.tokens.append(f"{label} = {_external(obj, module)}")

@@ -441,11 +441,14 @@ def _run_futures(
 
 
 def _pool_runner(pool: cf.Executor) -> Callable[[_State, tuple[str, ...]], None]:
+    # Exceptions from other processes must pickle; from threads they arrive as is.
+    portable = not isinstance(pool, cf.ThreadPoolExecutor)
+
     def run(state: _State, order: tuple[str, ...]) -> None:
         _run_futures(
             state,
             order,
-            lambda step, kwargs: pool.submit(_call, step, kwargs, True),
+            lambda step, kwargs: pool.submit(_call, step, kwargs, portable),
             lambda futs: cf.wait(futs, return_when=cf.FIRST_COMPLETED).done,
         )
 

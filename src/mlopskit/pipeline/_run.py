@@ -16,6 +16,7 @@ What does *not* belong here: running steps (``_execute.py``), storing runs
 from __future__ import annotations
 
 import datetime as _dt
+import pickle
 from typing import Any, Literal
 
 from pydantic import Field, PrivateAttr
@@ -148,6 +149,22 @@ class Run(Result):
 
     def __hash__(self) -> int:
         return hash(self.to_json())
+
+    def __getstate__(self) -> dict[Any, Any]:
+        # The original exceptions travel only if they pickle (a class defined in a
+        # function does not); the record itself always does.
+        state = dict(super().__getstate__())
+        private = state.get("__pydantic_private__") or {}
+        if private.get("_exceptions"):
+            kept = {}
+            for name, exc in private["_exceptions"].items():
+                try:
+                    pickle.dumps(exc)
+                except Exception:
+                    continue
+                kept[name] = exc
+            state["__pydantic_private__"] = {**private, "_exceptions": kept}
+        return state
 
     @property
     def ok(self) -> bool:
