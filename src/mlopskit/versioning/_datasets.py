@@ -31,6 +31,7 @@ if TYPE_CHECKING:
 __all__ = ["DatasetVersion", "snapshot"]
 
 _MEMORY_LOCK = threading.Lock()
+_MAX_ATTEMPTS = 1000
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
 
 
@@ -136,6 +137,7 @@ def _read_record(store: ContentStore, path: str) -> DatasetVersion:
 def read_versions(store: ContentStore, name: str) -> tuple[DatasetVersion, ...]:
     """Every version of ``name`` in ``store``, oldest first (no version: ``()``)."""
     directory = _directory(store, _check_name(name))
+    store.fs.invalidate_cache(directory)  # listings are cached (s3fs): see new records
     if not store.fs.exists(directory):
         return ()
     records = [
@@ -199,7 +201,7 @@ def snapshot(
     digest = store.put(data)
     directory = _directory(store, name)
     store.fs.makedirs(directory, exist_ok=True)
-    while True:
+    for _attempt in range(_MAX_ATTEMPTS):
         existing = read_versions(store, name)
         previous = existing[-1] if existing else None
         if previous is not None and previous.digest == digest and previous.meta == meta:
@@ -227,3 +229,9 @@ def snapshot(
                 name=name,
             ) from exc
         return record
+    raise StoreError(
+        f"Could not record a version of {name!r} in {store.url!r}: every version "
+        f"number was taken {_MAX_ATTEMPTS} times in a row. The store's listing may "
+        "be stale (an eventually consistent filesystem?); retry later.",
+        name=name,
+    )
