@@ -312,3 +312,38 @@ def test_delivery_lag_enters_time_to_full_rollout() -> None:
     )
     np.testing.assert_allclose(r["time_to_full_rollout_s"], parts, atol=1.0)
     assert (r["delivery_lag_s"] > 0).all()
+
+
+@pytest.mark.parametrize(
+    "strategy",
+    [
+        Recreate(),
+        Ramped(),
+        BlueGreen(),
+        Canary(),
+        ABTest(method="flagger"),
+        Shadow(duration_s=600),
+    ],
+)
+def test_speed_breakdown_adds_up(strategy: object) -> None:
+    res = simulate(
+        strategy,
+        baseline=GOOD,
+        candidate=GOOD,
+        traffic=Traffic(rps=300),  # type: ignore[arg-type]
+        judge=ThresholdGate(max_value=0.05),
+        n_runs=10,
+        random_state=0,
+        delivery="push",
+    )
+    r = res.runs[res.runs["promoted"]]
+    assert len(r) > 0
+    parts = (
+        r["delivery_lag_s"]
+        + r["startup_s"]
+        + r["step_time_s"]
+        + r["analysis_time_s"]
+        + r["human_wait_s"]
+    )
+    # events land on 1-second ticks: each of at most two phase changes rounds up
+    np.testing.assert_allclose(r["time_to_full_rollout_s"], parts, atol=2.0)

@@ -21,6 +21,7 @@ from mlopskit.rollout._base import (
     check_choice,
     check_number,
 )
+from mlopskit.rollout._behavior import ModelBehavior
 from mlopskit.rollout._engine import ENDED, PROMOTED, ROLLED_BACK, Engine
 from mlopskit.rollout._judge import Analysis, Judge
 from mlopskit.rollout._strategy import Strategy
@@ -142,20 +143,28 @@ class ABTest(Strategy):
             )
         return ThresholdGate(interval_s=self.interval_s)
 
-    def _metric(self, eng: Engine) -> str:
+    def default_judge(
+        self, baseline: ModelBehavior, candidate: ModelBehavior
+    ) -> Judge | None:
+        """The judge ``method`` builds for ``metric`` (see :meth:`judge_for`)."""
+        return self.judge_for(self._metric(baseline, candidate))
+
+    def _metric(self, baseline: ModelBehavior, candidate: ModelBehavior) -> str:
         if self.metric is not None:
             return self.metric
         both = (
-            eng.baseline.conversion_rate is not None
-            and eng.candidate.conversion_rate is not None
+            baseline.conversion_rate is not None
+            and candidate.conversion_rate is not None
         )
         return "conversion_rate" if both else "error_rate"
 
     def _run(self, eng: Engine, judge: Judge | None) -> None:
         n, dt, rng = eng.n, eng.dt, eng.rng
-        metric = str(getattr(judge, "metric", None) or self._metric(eng))
         if judge is None:
-            judge = self.judge_for(self._metric(eng))
+            judge = self.judge_for(self._metric(eng.baseline, eng.candidate))
+        metric = str(
+            getattr(judge, "metric", None) or self._metric(eng.baseline, eng.candidate)
+        )
         t_ready = eng.candidate.startup_times(
             rng, (n, max(1, math.ceil(self.replicas * self.share)))
         ).max(axis=1)

@@ -137,12 +137,13 @@ class BlueGreen(Strategy):
             t += dt
             eng.human_s[eng.live & (phase == _WAIT) & ~np.isnan(human_until)] += dt
             eng.step_s[eng.live & (phase == _WAIT) & np.isnan(human_until)] += dt
-            eng.analysis_s[eng.live & np.isin(phase, (_PRE, _POST))] += dt
+            eng.analysis_s[eng.live & (phase == _PRE)] += dt
             if an is not None:
                 an.add(counts, t)
             # promotion: switch at the end of _WAIT (handled in _transitions)
             newly = eng.live & (phase == _POST) & np.isnan(t_switch)
             t_switch[newly] = t_phase[newly]
+            eng.step_s[newly] += self.propagation_delay_s  # nodes pick up the switch
             eng.t_full[newly] = t_phase[newly] + self.propagation_delay_s
             self._post(eng, an, phase, t_phase, t_switch, t_blue_gone, t)
 

@@ -26,6 +26,7 @@ from mlopskit.rollout._base import (
     fail,
     parse_duration,
 )
+from mlopskit.rollout._behavior import ModelBehavior
 from mlopskit.rollout._engine import PROMOTED, ROLLED_BACK, Engine
 from mlopskit.rollout._judge import Analysis, Judge
 from mlopskit.rollout._strategy import Strategy
@@ -107,9 +108,12 @@ class Canary(Strategy):
             object.__setattr__(self, "steps", tuple(self.steps))
             self.parsed_steps()
 
-    def default_judge(self) -> Judge | None:
-        """Flagger's built-in check: request success rate ≥ 99 % every minute."""
-        return ThresholdGate(interval_s=self.interval_s)
+    def default_judge(
+        self, baseline: ModelBehavior, candidate: ModelBehavior
+    ) -> Judge | None:
+        """Flagger mode: its built-in check, request success rate ≥ 99 % every
+        ``interval``. Argo mode: none (a Rollout has no analysis unless given one)."""
+        return ThresholdGate(interval_s=self.interval_s) if self.steps is None else None
 
     def canary_replicas(self, weight: float) -> int:
         """Canary pods for a weight in percent without a traffic router (Argo's rule).

@@ -36,6 +36,12 @@ class DeliveryResult(Result):
         out-of-band change stayed live), ``credentials_in_ci``.
     summary
         Mean and quantiles of each numeric column.
+
+    Examples
+    --------
+    >>> res = simulate_delivery("pull", tool="flux", n_runs=100, random_state=0)
+    >>> res.mode, res.tool, len(res.runs)
+    ('pull', 'flux', 100)
     """
 
     mode: str

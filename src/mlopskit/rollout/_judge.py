@@ -47,7 +47,19 @@ _KEYS = {
 
 @dataclass(frozen=True, kw_only=True)
 class Judge:
-    """Base of every judge: subclasses set ``metric`` and ``interval_s``."""
+    """Base of every judge: subclasses set ``metric`` and ``interval_s``.
+
+    A judge is an immutable description; :func:`~mlopskit.rollout.simulate` runs it
+    for every replication at once and maps its outcome to the strategy's action
+    (Failed → roll back, Inconclusive → pause, Successful → continue).
+
+    Examples
+    --------
+    >>> from mlopskit.rollout import Judge, ModelBehavior, SequentialTest
+    >>> isinstance(SequentialTest(), Judge)
+    True
+    >>> SequentialTest().check_scenario(ModelBehavior(), ModelBehavior())  # no error
+    """
 
     def _metrics(self) -> tuple[str, ...]:
         return (str(getattr(self, "metric", "error_rate")),)

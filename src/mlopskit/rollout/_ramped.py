@@ -187,7 +187,6 @@ class Ramped(Strategy):
                 eng.finish(done, t, PROMOTED)
                 continue
             an.add(counts, t)
-            eng.analysis_s[eng.live & done] += dt
             bad = eng.live & ~back & (an.state == FAIL)
             for i in np.flatnonzero(bad):
                 undo = self.timeline(

@@ -96,7 +96,6 @@ class Recreate(Strategy):
                 eng.finish(full, t, PROMOTED)
                 continue
             an.add(counts, t)
-            eng.analysis_s[eng.live & full] += dt
             bad = eng.live & ~back & (an.state == FAIL)
             if bad.any():
                 # recreate again: terminate the candidate, start the baseline

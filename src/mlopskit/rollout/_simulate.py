@@ -58,6 +58,16 @@ class SimulationResult(Result):
     summary
         One row per numeric column: ``mean``, ``q05``, ``q50``, ``q95`` and ``n``
         (non-missing values; a boolean's mean is a probability).
+
+    Examples
+    --------
+    >>> from mlopskit.rollout import BlueGreen, ModelBehavior, Traffic, simulate
+    >>> res = simulate(BlueGreen(), baseline=ModelBehavior(), candidate=ModelBehavior(),
+    ...                traffic=Traffic(rps=50), n_runs=5, random_state=0)
+    >>> res.n_runs, res.p_rollback
+    (5, 0.0)
+    >>> float(res.summary.set_index("metric").loc["peak_pods_ratio", "mean"])
+    2.0
     """
 
     strategy: str
@@ -219,7 +229,7 @@ def simulate(
         )
     rng = as_generator(random_state)
     if judge is None:
-        judge = strategy.default_judge()
+        judge = strategy.default_judge(baseline, candidate)
     if judge is not None:
         judge.check_scenario(baseline, candidate, shadow=isinstance(strategy, Shadow))
     dt = strategy.tick_s() if tick_s is None else float(tick_s)

@@ -12,6 +12,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from mlopskit.rollout._base import check_number
+from mlopskit.rollout._behavior import ModelBehavior
 from mlopskit.rollout._engine import Engine
 from mlopskit.rollout._judge import Judge
 
@@ -31,6 +32,12 @@ class Strategy:
     human_response_s
         Mean time (exponential) for a human to act on a pause: an indefinite
         ``pause: {}``, an Inconclusive analysis, a manual promotion.
+
+    Examples
+    --------
+    >>> from mlopskit.rollout import Canary, Strategy
+    >>> isinstance(Canary(), Strategy), Canary().name
+    (True, 'Canary')
     """
 
     replicas: int = 10
@@ -45,7 +52,9 @@ class Strategy:
         """The strategy's class name (a row label in :func:`compare`)."""
         return type(self).__name__
 
-    def default_judge(self) -> Judge | None:
+    def default_judge(
+        self, baseline: ModelBehavior, candidate: ModelBehavior
+    ) -> Judge | None:
         """The analysis used when ``simulate(judge=None)``; ``None`` means none."""
         return None
 
