@@ -37,6 +37,7 @@ def _run_writers(
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
+            cwd=sync,  # outside any git checkout: lineage skips the git state
         )
         for w in range(processes)
     ]

@@ -325,3 +325,18 @@ def test_gate_outcomes_in_promotion(registry: ModelRegistry) -> None:
     assert [g.gate for g in promotion.gates] == ["explicit", "<lambda>"]
     with pytest.raises(RegistryError, match="must return a GateOutcome"):
         registry.promote("m", 1, gates=[lambda c, p: "yes"])
+
+
+def test_an_object_rewritten_with_a_valid_header_is_refused(tmp_path: Any) -> None:
+    """The store checks its header; the registry also checks the record's digest."""
+    registry = ModelRegistry(str(tmp_path / "reg"))
+    mv = registry.register("m", {"trusted": True})
+    store = registry.store
+    forged_digest = store.put_bytes(b"not the model")
+    forged = store.fs.cat_file(_object_path(store, forged_digest))
+    field = b'"digest": "%s"'  # only the header's own name, not its payload digest
+    forged = forged.replace(field % forged_digest.encode(), field % mv.digest.encode())
+    store.fs.pipe_file(_object_path(store, mv.digest), forged)
+    assert store.get_bytes(mv.digest) == b"not the model"  # the store alone accepts it
+    with pytest.raises(IntegrityError, match="modified in the store"):
+        registry.load("m", 1)

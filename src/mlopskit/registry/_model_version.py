@@ -118,10 +118,9 @@ class AuditLog(Result):
     >>> log = reg.history("iris")
     >>> [e.kind for e in log.events]
     ['register', 'set_alias']
-    >>> log.to_frame()[["kind", "alias", "to_version", "reason"]]
-           kind    alias  to_version      reason
-    0  register     None         NaN        None
-    1  set_alias  staging         1.0  smoke test
+    >>> row = log.to_frame().iloc[1]
+    >>> row["kind"], row["alias"], int(row["to_version"]), row["reason"]
+    ('set_alias', 'staging', 1, 'smoke test')
     """
 
     name: str

@@ -82,11 +82,11 @@ def check_alias(alias: Any) -> str:
     >>> check_alias("latest")
     Traceback (most recent call last):
     ...
-    mlopskit.errors.RegistryError: 'latest' is reserved ...
+    mlopskit.errors.RegistryError: The alias 'latest' is reserved: ...
     """
     if isinstance(alias, str) and alias in RESERVED_ALIASES:
         raise RegistryError(
-            f"{alias!r} is reserved: it always means the newest version and cannot be "
+            f"The alias {alias!r} is reserved: it always means the newest version and cannot be "
             "set. Choose another alias, e.g. 'production', 'staging' or 'champion'.",
             alias=alias,
         )
