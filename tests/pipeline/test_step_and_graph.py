@@ -193,6 +193,17 @@ def test_targets_compute_only_what_they_need() -> None:
     assert pipe.needed(["b"]) == ("a", "b")
 
 
+def test_default_targets_are_checked_when_built() -> None:
+    with pytest.raises(PipelineDefinitionError, match="Unknown target 'claen'") as e:
+        Pipeline([load, clean, total], targets=["claen"])
+    assert "Did you mean 'clean'" in str(e.value)
+    pipe = Pipeline([load, clean, total], targets=["clean"])
+    run = pipe.run({"path": 10})
+    assert list(run.outputs) == ["clean"]
+    assert list(run.steps) == ["load", "clean"]
+    assert list(pipe.run({"path": 10}, targets=["total"]).outputs) == ["total"]
+
+
 def test_to_dot_and_to_mermaid_show_every_edge() -> None:
     pipe = Pipeline([load, step(clean, inputs={"load": "load"}), total])
     dot = pipe.to_dot()

@@ -538,7 +538,7 @@ def execute(
 
     started = _dt.datetime.now(_dt.timezone.utc)
     t0 = _perf()
-    wanted = targets if targets is not None else pipe.sinks()
+    wanted = targets if targets is not None else (pipe.targets or pipe.sinks())
     order = pipe.needed(wanted)
     _check_run_args(pipe, inputs, force, order)
     label, runner, pool = _executor(executor)

@@ -40,14 +40,18 @@ class Pipeline:
         a parameter that is neither a step, a declared input nor has a default is an
         error at build time; when omitted, such parameters are external inputs and
         are checked when :meth:`run` is called.
+    targets
+        Optional default targets of :meth:`run` (checked now); without them, a run
+        computes every step and returns the sinks (steps no other step reads).
     name
         A name recorded on every run (and used by :meth:`runs` to list them).
 
     Raises
     ------
     PipelineDefinitionError
-        Two steps share a name, the steps form a cycle (the message shows it), or a
-        parameter has no source among the declared ``inputs``.
+        Two steps share a name, the steps form a cycle (the message shows it), a
+        parameter has no source among the declared ``inputs``, or a declared target
+        is not a step.
 
     Examples
     --------
@@ -67,6 +71,7 @@ class Pipeline:
         steps: Iterable[Step | Callable[..., Any]],
         *,
         inputs: Collection[str] | None = None,
+        targets: Iterable[str] | None = None,
         name: str = "pipeline",
     ) -> None:
         self.name = str(name)
@@ -89,9 +94,13 @@ class Pipeline:
             )
         self._wire(inputs)
         self.order: tuple[str, ...] = self._toposort()
+        self._needed: dict[tuple[str, ...], tuple[str, ...]] = {}
         used = {u for ups in self.upstream.values() for u in ups}
         self._sinks = tuple(n for n in self.steps if n not in used)
-        self._needed: dict[tuple[str, ...], tuple[str, ...]] = {}
+        self.targets: tuple[str, ...] | None = None
+        if targets is not None:
+            self.needed(tuple(targets))  # raises on an unknown target
+            self.targets = tuple(targets)
 
     # -- wiring ------------------------------------------------------------------
 
@@ -227,7 +236,8 @@ class Pipeline:
             External input name → value; also overrides configuration defaults.
         targets
             Step names whose values land in ``Run.outputs``; only what they need is
-            computed. Default: the sinks (steps no other step reads).
+            computed. Default: the pipeline's ``targets``, else the sinks (steps no
+            other step reads).
         cache
             ``None`` (no caching, nothing persisted), a
             :class:`mlopskit.versioning.ContentStore` or an fsspec URL for one
