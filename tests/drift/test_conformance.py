@@ -16,7 +16,6 @@ import pytest
 import mlopskit.drift as drift
 from mlopskit.testing import check_detector
 
-
 #: Detectors whose conformance run takes more than ~5 s here.
 SLOW = {"KSWIN"}
 

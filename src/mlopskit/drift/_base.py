@@ -113,7 +113,7 @@ class Table:
     def missing(self, j: int) -> NDArray[np.bool_]:
         """Rows of column ``j`` that are NaN, inf or missing."""
         col = self.columns[j]
-        if self.kinds[j] == "numeric":
+        if self.kinds[j] == "numeric" or col.dtype.kind == "f":
             missing: NDArray[np.bool_] = ~np.isfinite(col)
             return missing
         return np.asarray(pd.isna(col), dtype=bool)
@@ -207,7 +207,8 @@ class BaseDriftDetector(BaseEstimator):  # type: ignore[misc]
     ``_fit(table)`` and ``_detect(table)``; see the module docstring of
     ``mlopskit.drift._base`` for the whole contract. The parameters every detector
     understands, when it declares them, are ``preprocessor`` (any scikit-learn
-    transformer, cloned and fitted on the reference) and ``nan_policy``.
+    transformer: cloned and fitted on the reference, or used as is when it is
+    already fitted) and ``nan_policy``.
 
     Examples
     --------
@@ -254,8 +255,11 @@ class BaseDriftDetector(BaseEstimator):  # type: ignore[misc]
         self.n_reference_ = table.n_rows
         preprocessor = getattr(self, "preprocessor", None)
         if preprocessor is not None:
-            self.preprocessor_ = clone(preprocessor)
-            self.preprocessor_.fit(self._frame_for_preprocessor(table, reference))
+            if _is_fitted(preprocessor):
+                self.preprocessor_ = preprocessor  # fitted elsewhere: used as is
+            else:
+                self.preprocessor_ = clone(preprocessor)
+                self.preprocessor_.fit(self._frame_for_preprocessor(table, reference))
             table = self._preprocess(table, reference)
         self._fit(table)
         return self
@@ -420,6 +424,17 @@ class BaseDriftDetector(BaseEstimator):  # type: ignore[misc]
             column=name,
             n_rows=n,
         )
+
+
+def _is_fitted(estimator: Any) -> bool:
+    from sklearn.exceptions import NotFittedError as SklearnNotFitted
+    from sklearn.utils.validation import check_is_fitted
+
+    try:
+        check_is_fitted(estimator)
+    except (SklearnNotFitted, TypeError):
+        return False
+    return True
 
 
 def combine_features(
