@@ -229,13 +229,14 @@ def run_demo(
         out(f"            → {event.decision}: {'; '.join(event.reasons)}")
         if event.run_id is not None:
             out(f"            pipeline run {event.run_id}: {_steps(event)}")
-    history = loop.history()
+    events = loop.events()
+    session = events[_last_bootstrap(events) :]
     out("")
-    out(_summary(loop, history, time.perf_counter() - started))
+    out(_summary(loop, session, time.perf_counter() - started))
     if report is not None:
         from mlopskit.loop._report import write_report
 
-        write_report(loop, history, report)
+        write_report(loop, report, session)
         out(f"HTML report written to {report}")
     return loop
 
@@ -244,12 +245,15 @@ def _steps(event: Any) -> str:
     return f"{event.ran_steps} step(s) ran, {event.cached_steps} from the cache"
 
 
-def _summary(loop: Any, history: pd.DataFrame, seconds: float) -> str:
-    session = history.iloc[history.index[history["kind"] == "bootstrap"][-1] :]
-    counts = session["decision"].value_counts()
+def _last_bootstrap(events: Any) -> int:
+    return max(i for i, e in enumerate(events) if e.kind == "bootstrap")
+
+
+def _summary(loop: Any, session: Any, seconds: float) -> str:
+    counts = pd.Series([e.decision for e in session]).value_counts()
     production = loop.registry.get_version(loop.model_name, alias=loop.alias)
-    cached = int(session["cached_steps"].sum())
-    ran = int(session["ran_steps"].sum())
+    cached = sum(e.cached_steps for e in session)
+    ran = sum(e.ran_steps for e in session)
     parts = ", ".join(f"{n} {d}" for d, n in counts.items())
     return (
         f"summary: {len(session)} events ({parts}); production is "

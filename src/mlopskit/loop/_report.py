@@ -8,6 +8,7 @@ from __future__ import annotations
 import base64
 import html
 import io
+from collections.abc import Sequence
 from typing import Any
 
 import fsspec
@@ -44,8 +45,20 @@ _EVENT_COLUMNS = [
 ]
 
 
-def render_report(loop: Any, history: pd.DataFrame) -> str:
-    """The report as an HTML string."""
+def render_report(loop: Any, events: Sequence[Any] | None = None) -> str:
+    """The report as an HTML string.
+
+    Parameters
+    ----------
+    loop
+        The :class:`~mlopskit.loop.ContinuousTraining` loop.
+    events
+        The events to report (default: every event of the loop).
+    """
+    from mlopskit.loop._events import events_frame
+
+    events = list(loop.events() if events is None else events)
+    history = events_frame(events)
     parts = [
         "<!doctype html><html><head><meta charset='utf-8'>",
         f"<title>mlopskit loop report: {html.escape(loop.model_name)}</title>",
@@ -54,7 +67,7 @@ def render_report(loop: Any, history: pd.DataFrame) -> str:
         f"<p>Registry <code>{html.escape(loop.registry.url)}</code>, store "
         f"<code>{html.escape(loop.store.url)}</code>; {len(history)} events.</p>",
         "<h2>Figures</h2>",
-        _figures(loop, history),
+        _figures(loop, events),
         "<h2>Events</h2>",
         _events_table(history),
         "<h2>Model versions</h2>",
@@ -68,10 +81,10 @@ def render_report(loop: Any, history: pd.DataFrame) -> str:
     return "".join(parts)
 
 
-def write_report(loop: Any, history: pd.DataFrame, path: str) -> None:
+def write_report(loop: Any, path: str, events: Sequence[Any] | None = None) -> None:
     """Write :func:`render_report` to ``path`` (a local path or an fsspec URL)."""
     with fsspec.open(path, "w", encoding="utf-8") as handle:
-        handle.write(render_report(loop, history))
+        handle.write(render_report(loop, events))
 
 
 def _events_table(history: pd.DataFrame) -> str:
@@ -92,7 +105,7 @@ def _cell(value: Any) -> str:
     return str(value)
 
 
-def _figures(loop: Any, history: pd.DataFrame) -> str:
+def _figures(loop: Any, events: list[Any]) -> str:
     try:
         import matplotlib
 
@@ -102,7 +115,6 @@ def _figures(loop: Any, history: pd.DataFrame) -> str:
         return (
             '<p>Figures need matplotlib: <code>pip install "mlopskit[plot]"</code>.</p>'
         )
-    events = loop.events()
     fig, axes = plt.subplots(1, 2, figsize=(11, 3.6))
     seq = [e.seq for e in events]
     perf = [np.nan if e.performance is None else e.performance for e in events]
@@ -128,8 +140,11 @@ def _figures(loop: Any, history: pd.DataFrame) -> str:
             "o-",
             label=name,
         )
+    alphas = {getattr(m.detector, "alpha", None) for m in loop.monitors} - {None}
+    for alpha in alphas:
+        axes[1].axhline(alpha, color="grey", linestyle="--", linewidth=0.8)
     axes[1].set(
-        xlabel="event", ylabel="p-value", title="Drift monitors (lower = drift)"
+        xlabel="event", ylabel="p-value", title="Drift monitors (below the line: drift)"
     )
     if names:
         axes[1].legend(fontsize=8)
