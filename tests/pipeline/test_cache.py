@@ -115,6 +115,11 @@ def test_edit_a_step_rerun_only_it_reruns(cache) -> None:
     assert _statuses(edited) == {"raw": "cached", "features": "ran", "model": "ran"}
     assert edited.outputs == {"model": 135}
     assert calls.calls == ["features", "model"]
+    # The record says why each step re-ran.
+    assert first.steps["raw"].reason == "no cache entry (first run of this step)"
+    assert edited.steps["features"].reason == "code changed"
+    assert edited.steps["model"].reason == "input changed: features"
+    assert edited.steps["raw"].reason == "cache hit"
 
 
 def test_an_edit_that_keeps_the_output_stops_the_invalidation(cache) -> None:
@@ -188,8 +193,11 @@ def test_configuration_and_version_are_in_the_key(cache) -> None:
     run = pipe.run({"x": 1, "factor": 3}, cache=cache)
     assert run.steps["scaled"].status == "ran"
     assert run.outputs == {"scaled": 3}
+    assert run.steps["scaled"].reason == "input changed: factor"
     bumped = Pipeline([step(scaled, version="2")])
-    assert bumped.run({"x": 1}, cache=cache).steps["scaled"].status == "ran"
+    rerun = bumped.run({"x": 1}, cache=cache)
+    assert rerun.steps["scaled"].status == "ran"
+    assert rerun.steps["scaled"].reason == "version changed (None → '2')"
     assert bumped.run({"x": 1}, cache=cache).steps["scaled"].status == "cached"
 
 

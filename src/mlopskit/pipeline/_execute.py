@@ -221,8 +221,10 @@ class _State:
                         name, "cached", 0.0, 0, key, code, digests, hit, "cache hit"
                     )
                     return None
-                else:
-                    reason = "no cache entry"
+                elif self.index is not None:
+                    reason = self.index.why(
+                        self.pipe.name, name, code, step.version, digests
+                    )
         try:
             kwargs = self.kwargs(step)
         except Exception as exc:  # an input could not be loaded from the store
@@ -574,7 +576,7 @@ def execute(
     )
     run._exceptions.update(state.exceptions)
     if state.index is not None:
-        state.index.save(run)
+        state.index.save(run, {n: pipe.steps[n].version for n in order})
     return run
 
 

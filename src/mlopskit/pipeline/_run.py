@@ -54,7 +54,9 @@ class StepRun(Result):
     output_digest : str or None
         Content digest of the output (its address in the store when cached).
     reason : str or None
-        Why the step ran or was skipped ("no cache entry", "forced", …).
+        Why the step ran, was cached or was skipped: "cache hit", "code changed",
+        "input changed: features", "version changed (…)", "forced", "no cache
+        entry (first run of this step)", "cache=False", "upstream step 'x' failed" …
     error_type, error_message, error_traceback : str or None
         The exception of a failed step: qualified type name, message, traceback text.
 

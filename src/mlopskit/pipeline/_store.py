@@ -6,7 +6,9 @@ concurrent runs (a team sharing a bucket) never overwrite each other:
 
 - ``<store root>/pipeline-runs/<run_id>.json``: the run record;
 - ``<store root>/pipeline-index/<run_id>.json``: the cache entries the run added
-  (cache key → output digest of each step that ran), when it added any.
+  (cache key → output digest of each step that ran) and, for steps whose state
+  changed, their latest code fingerprint, version and input digests (which let the
+  next run say *why* a step re-runs); written only when there is something new.
 
 Each process keeps the index in memory and refreshes it with one listing per run,
 reading only the index files it has not seen. A cached re-run therefore costs one
@@ -66,6 +68,8 @@ class _Index:
         self.runs_dir = posixpath.join(root, RUNS_DIR)
         self.index_dir = posixpath.join(root, INDEX_DIR)
         self.entries: dict[str, str] = {}
+        #: "pipeline/step" -> {"code": …, "version": …, "inputs": {param: digest}}
+        self.latest: dict[str, dict[str, Any]] = {}
         self.seen: set[str] = set()
         self.records: dict[str, bytes] = {}
         self.lock = threading.Lock()
@@ -74,7 +78,9 @@ class _Index:
         """Read the index files written since the last refresh (one listing)."""
         for filename, data in self._unread(self.index_dir, self.seen):
             self.seen.add(filename)
-            self.entries.update(json.loads(data))
+            content = json.loads(data)
+            self.entries.update(content.get("entries", {}))
+            self.latest.update(content.get("latest", {}))
 
     def read_runs(self) -> dict[str, bytes]:
         """Every run record (read once per process)."""
@@ -92,8 +98,8 @@ class _Index:
             return []
         return sorted((_base(p), data) for p, data in self.fs.cat(new).items())
 
-    def save(self, run: Run) -> None:
-        """Write the run record and the entries it added: the run's only metadata."""
+    def save(self, run: Run, versions: dict[str, str | None]) -> None:
+        """Write the run record and what it added to the index: its only metadata."""
         filename = f"{run.run_id}.json"
         record = run.to_json().encode()
         added = {
@@ -101,13 +107,50 @@ class _Index:
             for s in run.steps.values()
             if s.status == "ran" and s.cache_key and s.output_digest
         }
+        latest = {}
+        for s in run.steps.values():
+            if s.cache_key and s.status in ("ran", "cached"):
+                state = {
+                    "code": s.code_fingerprint,
+                    "version": versions.get(s.name),
+                    "inputs": s.input_digests,
+                }
+                slot = f"{run.pipeline}/{s.name}"
+                if self.latest.get(slot) != state:
+                    latest[slot] = state
         self._write(self.runs_dir, filename, record)
-        if added:
-            self._write(self.index_dir, filename, json.dumps(added).encode())
+        if added or latest:
+            content = {"entries": added, "latest": latest}
+            self._write(self.index_dir, filename, json.dumps(content).encode())
         with self.lock:
             self.records[filename] = record
             self.entries.update(added)
+            self.latest.update(latest)
             self.seen.add(filename)
+
+    def why(
+        self,
+        pipeline: str,
+        step: str,
+        code: str,
+        version: str | None,
+        digests: dict[str, str],
+    ) -> str:
+        """Why a step's key is not stored, compared with its latest recorded state."""
+        prev = self.latest.get(f"{pipeline}/{step}")
+        if prev is None:
+            return "no cache entry (first run of this step)"
+        if prev["code"] != code:
+            return "code changed"
+        if prev["version"] != version:
+            return f"version changed ({prev['version']!r} → {version!r})"
+        old = prev["inputs"]
+        changed = sorted(
+            p for p in set(old) | set(digests) if old.get(p) != digests.get(p)
+        )
+        if changed:
+            return f"input changed: {', '.join(changed)}"
+        return "no cache entry"
 
     def _write(self, folder: str, filename: str, data: bytes) -> None:
         self.fs.makedirs(folder, exist_ok=True)
