@@ -427,3 +427,22 @@ def test_processes_executor_shares_the_cache(cache) -> None:
         "a": "cached",
         "b": "cached",
     }
+
+
+def test_a_failing_code_fingerprint_runs_the_step_uncached(cache, monkeypatch) -> None:
+    from mlopskit.pipeline import _execute
+
+    def broken(func):
+        raise RuntimeError("odd code object")
+
+    monkeypatch.setattr(_execute, "code_fingerprint", broken)
+
+    def a():
+        return 1
+
+    pipe = Pipeline([a])
+    for _ in range(2):
+        run = pipe.run(cache=cache)
+        assert run.steps["a"].status == "ran"
+        assert run.steps["a"].cache_key is None
+        assert "code fingerprint failed" in run.steps["a"].reason

@@ -204,10 +204,16 @@ class _State:
         digests: dict[str, str] = {}
         reason = "no cache"
         if self.store is not None:
-            code = code_fingerprint(step.func)
+            try:
+                code = code_fingerprint(step.func)
+            except Exception as exc:  # unexpected code objects: run, never mis-cache
+                code = None
+                fingerprint_error = f"code fingerprint failed ({exc!r}): runs uncached"
             digests, missing = self._digests(step)
             if not step.cache:
                 reason = "cache=False"
+            elif code is None:
+                reason = fingerprint_error
             elif missing:
                 reason = f"no digest for {missing!r}: runs uncached"
             else:
