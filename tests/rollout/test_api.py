@@ -11,8 +11,11 @@ from hypothesis import strategies as st
 from mlopskit.errors import RolloutError
 from mlopskit.rollout import (
     ABTest,
+    BayesianLoss,
     BlueGreen,
     Canary,
+    FixedHorizonTest,
+    MannWhitneyJudge,
     ModelBehavior,
     Ramped,
     Recreate,
@@ -347,3 +350,143 @@ def test_speed_breakdown_adds_up(strategy: object) -> None:
     )
     # events land on 1-second ticks: each of at most two phase changes rounds up
     np.testing.assert_allclose(r["time_to_full_rollout_s"], parts, atol=2.0)
+
+
+def test_overload_is_rejected_and_judged() -> None:
+    small = ModelBehavior(capacity_rps=10)  # 10 pods × 10 rps < 150 rps at 50 %
+    res = simulate(
+        Canary(),
+        baseline=GOOD,
+        candidate=small,
+        traffic=Traffic(rps=300),
+        n_runs=10,
+        random_state=0,
+    )
+    assert res.runs["rolled_back"].all()
+    assert (res.runs["dropped_requests"] > 0).all()
+
+
+_BASE_CONV = ModelBehavior(conversion_rate=0.10)
+_BASE_ACC = ModelBehavior(accuracy=0.9, label_delay_s=120)
+
+
+@pytest.mark.parametrize(
+    ("strategy", "baseline", "candidate", "judge"),
+    [
+        (Recreate(), GOOD, ModelBehavior(error_rate=0.05), ThresholdGate()),
+        (Ramped(), GOOD, ModelBehavior(error_rate=0.05), ThresholdGate(interval_s=10)),
+        (
+            BlueGreen(pre_promotion_analysis=True, preview_rps=50),
+            GOOD,
+            ModelBehavior(error_rate=0.05),
+            ThresholdGate(interval_s=30),
+        ),
+        (
+            BlueGreen(auto_promotion_enabled=False, human_response_s=300),
+            GOOD,
+            GOOD,
+            None,
+        ),
+        (
+            BlueGreen(preview_replica_count=3, auto_promotion_seconds=60),
+            GOOD,
+            GOOD,
+            None,
+        ),
+        (
+            ABTest(method="sequential", max_duration_s=3600),
+            _BASE_CONV,
+            ModelBehavior(conversion_rate=0.12),
+            None,
+        ),
+        (
+            ABTest(method="bayesian", max_duration_s=3600),
+            _BASE_CONV,
+            ModelBehavior(conversion_rate=0.12),
+            None,
+        ),
+        (
+            Shadow(duration_s=1800),
+            _BASE_ACC,
+            ModelBehavior(accuracy=0.8, label_delay_s=120),
+            SequentialTest(metric="accuracy"),
+        ),
+        (
+            Shadow(duration_s=1800),
+            GOOD,
+            ModelBehavior(latency_median_ms=80),
+            MannWhitneyJudge(metrics=("latency_p99_ms",), lifetime_s=1200),
+        ),
+        (
+            Canary(),
+            GOOD,
+            ModelBehavior(
+                error_rate=0.05,
+                regression="under_load",
+                healthy_error_rate=0.005,
+                load_knee_rps=10,
+            ),
+            SequentialTest(),
+        ),
+        (
+            Canary(steps=({"setWeight": 10}, {"pause": {"duration": "30m"}})),
+            GOOD,
+            ModelBehavior(
+                error_rate=0.05,
+                regression="gradual",
+                healthy_error_rate=0.005,
+                ramp_s=900,
+            ),
+            SequentialTest(),
+        ),
+        (
+            Canary(
+                steps=(
+                    {"setWeight": 10},
+                    {"analysis": {}},
+                    {"setWeight": 50},
+                    {"analysis": {}},
+                )
+            ),
+            GOOD,
+            GOOD,
+            ThresholdGate(count=3, interval_s=60, max_value=0.03),
+        ),
+        (Canary(), GOOD, ModelBehavior(error_rate=0.05), BayesianLoss()),
+        (Canary(), GOOD, ModelBehavior(error_rate=0.05), FixedHorizonTest()),
+    ],
+)
+@pytest.mark.parametrize("pattern", ["constant", "diurnal", "trace"])
+def test_every_combination_decides_consistently(
+    strategy: object,
+    baseline: ModelBehavior,
+    candidate: ModelBehavior,
+    judge: object,
+    pattern: str,
+) -> None:
+    traffic = Traffic(
+        rps=300,
+        pattern=pattern,
+        trace=(100, 300, 600) if pattern == "trace" else None,
+        trace_step_s=60,
+    )
+    res = simulate(
+        strategy,
+        baseline=baseline,
+        candidate=candidate,
+        traffic=traffic,  # type: ignore[arg-type]
+        judge=judge,
+        n_runs=8,
+        random_state=0,
+    )  # type: ignore[arg-type]
+    r = res.runs
+    assert not (r["rolled_back"] & r["promoted"]).any()
+    better = baseline.error_rate >= candidate.error_rate and (
+        candidate.accuracy or 1
+    ) >= (baseline.accuracy or 0)
+    if better and candidate.latency_median_ms <= baseline.latency_median_ms:
+        assert r["promoted"].all()  # the good candidates here are clearly good
+    else:
+        assert r["rolled_back"].all()  # ... and the bad ones clearly bad
+        assert r["time_to_detect_s"].notna().all()
+    assert (r["time_to_recover_s"].dropna() >= r["time_to_detect_s"].dropna()).all()

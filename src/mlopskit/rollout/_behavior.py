@@ -48,8 +48,9 @@ class ModelBehavior:
         of up to ``readiness_period_s`` for the next readiness probe (Kubernetes'
         ``periodSeconds``, default 10).
     capacity_rps
-        Requests per second one pod serves; ``None`` means unlimited (no drops from
-        overload).
+        Requests per second one pod serves; ``None`` means unlimited. Requests
+        beyond capacity are rejected (503): counted in ``dropped_requests`` and as
+        errors of the overloaded version.
     regression
         How the error rate reaches ``error_rate``: ``"immediate"``; ``"after_warmup"``
         (``healthy_error_rate`` for the first ``onset_s`` seconds after the version

@@ -173,6 +173,11 @@ class Canary(Strategy):
         pods = np.floor(self.replicas * w + 0.5 + 1e-9)
         return pods / self.replicas
 
+    def _canary_pods(self, w: Arr) -> Arr:
+        if self.traffic_routing:  # Argo's setCanaryScale default: match the weight
+            return np.ceil(self.replicas * w - 1e-9)
+        return np.floor(self.replicas * w + 0.5 + 1e-9)
+
     def _pods(self, w: Arr) -> Arr:
         if self.steps is None:
             return np.full(w.shape, 2.0 * self.replicas)
@@ -229,6 +234,8 @@ class Canary(Strategy):
                 w=np.where(started, w, 0.0),
                 ready=np.full(n, float(self.replicas)),
                 pods=self._pods(w),
+                # Flagger's canary Deployment runs at full size during the analysis
+                cand_pods=np.where(started, float(self.replicas), 0.0),
             )
             t += dt
             if an is not None:
@@ -288,6 +295,7 @@ class Canary(Strategy):
                 w=self._effective(np.where(started, w, 0.0)),
                 ready=np.full(n, float(self.replicas)),
                 pods=self._pods(w),
+                cand_pods=self._canary_pods(np.where(started, w, 0.0)),
             )
             paused = ~np.isnan(wait_until)
             eng.human_s[eng.live & paused & human] += dt

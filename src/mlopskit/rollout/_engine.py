@@ -239,11 +239,14 @@ class Engine:
             self.candidate.capacity_rps is not None
             or self.baseline.capacity_rps is not None
         ):
+            # overload: requests beyond capacity are rejected (HTTP 503) — counted
+            # as dropped and as errors of the overloaded version, which judges see
             nc2, nb2 = self._cap(nc, nb, cand_pods, ready - cand_pods)
-            ec = rng.binomial(ec, np.divide(nc2, nc, out=np.ones(self.n), where=nc > 0))
-            eb = rng.binomial(eb, np.divide(nb2, nb, out=np.ones(self.n), where=nb > 0))
+            kept_c = np.divide(nc2, nc, out=np.ones(self.n), where=nc > 0)
+            kept_b = np.divide(nb2, nb, out=np.ones(self.n), where=nb > 0)
+            ec = rng.binomial(ec, kept_c).astype(np.int64) + (nc - nc2)
+            eb = rng.binomial(eb, kept_b).astype(np.int64) + (nb - nb2)
             dropped = dropped + (nc - nc2) + (nb - nb2)
-            nc, nb = nc2, nb2
         # mirrored (shadow) requests: copies of baseline-served requests
         if np.any(np.asarray(mirror) > 0):
             nm = rng.binomial(nb, np.clip(mirror, 0.0, 1.0)).astype(np.int64)
