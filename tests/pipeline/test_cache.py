@@ -446,3 +446,22 @@ def test_a_failing_code_fingerprint_runs_the_step_uncached(cache, monkeypatch) -
         assert run.steps["a"].status == "ran"
         assert run.steps["a"].cache_key is None
         assert "code fingerprint failed" in run.steps["a"].reason
+
+
+def test_a_storage_failure_fails_the_step_with_the_store_error(cache) -> None:
+    from mlopskit.errors import StoreError
+
+    store = ContentStore(cache)
+
+    def failing_put(obj):
+        raise StoreError("bucket is read-only", url=cache)
+
+    store.put = failing_put  # type: ignore[method-assign]
+
+    def a():
+        return 1
+
+    rec = Pipeline([a]).run(cache=store).steps["a"]
+    assert rec.status == "failed"
+    assert rec.error_type == "mlopskit.errors.StoreError"
+    assert rec.error_message == "bucket is read-only"

@@ -38,6 +38,7 @@ from mlopskit.errors import (
     ObjectNotFoundError,
     PipelineDefinitionError,
     SchemaValidationError,
+    StoreError,
     UncacheableOutputError,
 )
 from mlopskit.pipeline._code import code_fingerprint
@@ -314,7 +315,7 @@ class _State:
             if self.store is not None:
                 try:
                     out = self._store_output(name, key, outcome.value)
-                except UncacheableOutputError as exc:
+                except (UncacheableOutputError, StoreError) as exc:
                     outcome = _failure(exc, outcome.duration, outcome.attempts, False)
             if outcome.ok:
                 self.values[name] = outcome.value
@@ -338,6 +339,8 @@ class _State:
             return _fingerprint_or_none(value)
         try:
             return str(self.store.put(value))
+        except StoreError:
+            raise  # the storage failed, not the value: report it as it is
         except Exception as exc:
             raise UncacheableOutputError(
                 f"Step {name!r} returned a {type(value).__module__}."
