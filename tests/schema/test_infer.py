@@ -186,3 +186,28 @@ def test_statistics_and_skew() -> None:
     assert set(skew_rows["column"]) == {"x", "c"}
     assert skew_rows["index"].isna().all()
     assert Schema.from_json(schema.to_json()) == schema
+
+
+def test_pattern_learnt_from_a_sample_is_checked_against_all_values() -> None:
+    values = [f"A-{i:04d}" for i in range(2500)] + [
+        f"free text {i}" for i in range(100)
+    ]
+    df = pd.DataFrame({"s": values})
+    schema = Schema.infer(df)
+    assert schema["s"].regex is None
+    assert schema["s"].max_length is not None
+    assert schema.validate(df).ok
+
+
+def test_infinite_and_mixed_object_columns() -> None:
+    df = pd.DataFrame(
+        {
+            "f": [1.0, np.inf, -np.inf, 2.0],
+            "mixed": [1, "a", (1, 2), None],
+        }
+    )
+    schema = Schema.infer(df, statistics=True)
+    assert schema["mixed"].dtype == "any"
+    assert schema["mixed"].reference is None
+    assert schema.validate(df).ok
+    assert Schema.from_json(schema.to_json()) == schema

@@ -432,3 +432,28 @@ def test_bounds_on_categorical_and_string_columns() -> None:
         )
     )
     assert got == {("c", 1), ("s", 2)}
+
+
+def test_multiindex_rows_and_tuple_values() -> None:
+    index = pd.MultiIndex.from_tuples([("a", 1), ("a", 2), ("b", 1)], names=["g", "i"])
+    df = pd.DataFrame({"x": [1, -1, 1], "y": [0, 0, 0]}, index=index)
+    schema = Schema(
+        columns={"x": Column(dtype="integer", ge=0), "y": Column(dtype="integer")},
+        unique=(("x", "y"),),
+        min_rows=5,
+    )
+    report = schema.validate(df)
+    rows = list(
+        zip(
+            report.failures["check"],
+            report.failures["index"],
+            report.failures["value"],
+            strict=True,
+        )
+    )
+    assert rows == [
+        ("min_rows(5)", None, 3),
+        ("unique", ("a", 1), (1, 0)),
+        ("unique", ("b", 1), (1, 0)),
+        ("ge(0)", ("a", 2), -1),
+    ]

@@ -108,7 +108,7 @@ def infer_column(
         )
     if dtype in ("integer", "float", "datetime", "timedelta") and "isin" not in fields:
         fields.update(_range(values, dtype, tolerance))
-    if statistics:
+    if statistics and dtype != "any":  # mixed objects have no comparable histogram
         fields["reference"] = compute_reference(series, dtype, threshold=skew_threshold)
     return Column(**fields)
 
@@ -139,6 +139,11 @@ def _domain(
     if dtype == "string":
         strings = [str(v) for v in distinct[:_PATTERN_SAMPLE]]
         pattern = infer_pattern(strings) if patterns else None
+        if pattern is not None and len(distinct) > len(strings):
+            # Learnt from a sample of the distinct values: keep it only if all match.
+            match = re.compile(pattern).fullmatch
+            if not all(match(str(v)) for v in distinct[len(strings) :]):
+                pattern = None
         if pattern is not None:
             fields["regex"] = pattern
         else:
@@ -245,8 +250,9 @@ def _widen(
         return lo, hi
     span = hi - lo if hi > lo else abs(lo) or 1.0
     pad_lo = pad_hi = tolerance * span
-    if len(numbers) >= 1 / _TAIL:
-        q_lo, q_hi = np.quantile(numbers, [_TAIL, 1 - _TAIL], method="linear")
+    finite = numbers[np.isfinite(numbers)]
+    if len(finite) >= 1 / _TAIL:
+        q_lo, q_hi = np.quantile(finite, [_TAIL, 1 - _TAIL], method="linear")
         pad_lo, pad_hi = max(pad_lo, float(q_lo) - lo), max(pad_hi, hi - float(q_hi))
     new_lo, new_hi = lo - pad_lo, hi + pad_hi
     if nonneg:

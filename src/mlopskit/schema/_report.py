@@ -5,6 +5,8 @@ What does *not* belong here: running checks (``_validate``).
 
 from __future__ import annotations
 
+from typing import Any
+
 import pandas as pd
 from pydantic import Field
 
@@ -18,40 +20,42 @@ _SHOWN_FAILURES = 10
 _SHOWN_CHECKS = 20
 
 
+_COLUMNS: dict[str, dict[str, Any]] = {
+    "failures": {"column": object, "check": object, "index": object, "value": object},
+    "summary": {"column": object, "check": object, "failures": "int64"},
+    "skew": {
+        "column": object,
+        "metric": object,
+        "distance": "float64",
+        "threshold": "float64",
+        "skewed": bool,
+    },
+}
+_EMPTY: dict[str, pd.DataFrame] = {}
+
+
+def _empty(kind: str) -> pd.DataFrame:
+    # Built once, copied per report: a report's frames are never shared.
+    if kind not in _EMPTY:
+        _EMPTY[kind] = pd.DataFrame(
+            {name: pd.Series([], dtype=dtype) for name, dtype in _COLUMNS[kind].items()}
+        )
+    return _EMPTY[kind].copy()
+
+
 def empty_failures() -> pd.DataFrame:
     """The failure table with no rows (its columns and dtypes)."""
-    return pd.DataFrame(
-        {
-            "column": pd.Series([], dtype=object),
-            "check": pd.Series([], dtype=object),
-            "index": pd.Series([], dtype=object),
-            "value": pd.Series([], dtype=object),
-        }
-    )
+    return _empty("failures")
 
 
 def empty_summary() -> pd.DataFrame:
     """The summary table with no rows."""
-    return pd.DataFrame(
-        {
-            "column": pd.Series([], dtype=object),
-            "check": pd.Series([], dtype=object),
-            "failures": pd.Series([], dtype="int64"),
-        }
-    )
+    return _empty("summary")
 
 
 def empty_skew() -> pd.DataFrame:
     """The skew table with no rows."""
-    return pd.DataFrame(
-        {
-            "column": pd.Series([], dtype=object),
-            "metric": pd.Series([], dtype=object),
-            "distance": pd.Series([], dtype="float64"),
-            "threshold": pd.Series([], dtype="float64"),
-            "skewed": pd.Series([], dtype=bool),
-        }
-    )
+    return _empty("skew")
 
 
 class ValidationReport(Result):

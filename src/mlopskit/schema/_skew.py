@@ -63,7 +63,9 @@ def compute_reference(
         if len(numbers) == 0:
             return None
         inner = np.linspace(0.0, 1.0, n_bins + 1)[1:-1]
-        edges = np.unique(np.quantile(numbers, inner, method="linear"))
+        finite = numbers[np.isfinite(numbers)]
+        cuts = np.quantile(finite, inner, method="linear") if len(finite) else inner[:0]
+        edges = np.unique(cuts)
         counts = _histogram(numbers, edges)
         return ReferenceStats(
             metric="jensen_shannon",

@@ -117,7 +117,8 @@ class _Collector:
             return taken
         out = np.empty(sum(counts), dtype=object)
         start, k = 0, 0
-        as_objects = taken.astype(object)
+        as_objects = np.empty(len(taken), dtype=object)
+        as_objects[:] = list(taken)  # MultiIndex labels stay tuples
         for p, n in zip(self.positions, counts, strict=True):
             if p is None:
                 out[start] = None
@@ -135,8 +136,8 @@ class _Collector:
         out = np.empty(sum(counts), dtype=object)
         start = 0
         for v, n in zip(self.values, counts, strict=True):
-            if isinstance(v, list):
-                out[start : start + n] = v if n != 1 else [v[0]]
+            if isinstance(v, list):  # a rule: one value, possibly a tuple
+                out[start] = v[0]
             else:
                 out[start : start + n] = np.asarray(
                     pd.Series(v, copy=False).astype(object)
@@ -200,7 +201,13 @@ def run_validation(
                 data[labels[position[name]]] = series
     failures = out.failures(df.index)
     summary = (
-        pd.DataFrame(out.summary, columns=["column", "check", "failures"])
+        pd.DataFrame(
+            {
+                "column": pd.Series([s[0] for s in out.summary], dtype=object),
+                "check": pd.Series([s[1] for s in out.summary], dtype=object),
+                "failures": np.array([s[2] for s in out.summary], dtype=np.int64),
+            }
+        )
         if out.summary
         else empty_summary()
     )
