@@ -24,7 +24,12 @@ from mlopskit.rollout import (
 GOOD = ModelBehavior(error_rate=0.005)
 BROKEN = ModelBehavior(error_rate=0.5)  # every check fails
 FIXED_START = ModelBehavior(
-    error_rate=0.005, startup_s=60.0, startup_sigma=0.0, readiness_period_s=0.0
+    error_rate=0.005,
+    schedule_s=0.0,
+    image_pull_s=0.0,
+    model_load_s=60.0,
+    startup_sigma=0.0,
+    readiness_period_s=0.0,
 )
 TRAFFIC = Traffic(rps=1000)
 

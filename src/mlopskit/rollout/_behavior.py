@@ -42,11 +42,12 @@ class ModelBehavior:
     disagreement_rate
         Probability that this version's prediction differs from the baseline's
         (shadow's prediction-agreement metric is ``1 - disagreement_rate``).
-    startup_s, startup_sigma, readiness_period_s
-        Pod start-up: a lognormal with median ``startup_s`` and shape
-        ``startup_sigma`` (scheduling + image pull + model load), plus a uniform wait
-        of up to ``readiness_period_s`` for the next readiness probe (Kubernetes'
-        ``periodSeconds``, default 10).
+    schedule_s, image_pull_s, model_load_s, startup_sigma, readiness_period_s
+        Pod start-up, the sum of scheduling (``schedule_s``), pulling the image and
+        loading the model (``(image_pull_s + model_load_s)`` times a lognormal
+        jitter of shape ``startup_sigma``; for large models the load dominates), and
+        a uniform wait of up to ``readiness_period_s`` for the next readiness probe
+        (Kubernetes' ``periodSeconds``, default 10).
     capacity_rps
         Requests per second one pod serves; ``None`` means unlimited. Requests
         beyond capacity are rejected (503): counted in ``dropped_requests`` and as
@@ -76,7 +77,9 @@ class ModelBehavior:
     accuracy: float | None = None
     label_delay_s: float = 0.0
     disagreement_rate: float = 0.0
-    startup_s: float = 30.0
+    schedule_s: float = 1.0
+    image_pull_s: float = 10.0
+    model_load_s: float = 20.0
     startup_sigma: float = 0.3
     readiness_period_s: float = 10.0
     capacity_rps: float | None = None
@@ -95,7 +98,9 @@ class ModelBehavior:
         for name in (
             "latency_sigma",
             "label_delay_s",
-            "startup_s",
+            "schedule_s",
+            "image_pull_s",
+            "model_load_s",
             "startup_sigma",
             "readiness_period_s",
             "onset_s",
@@ -137,8 +142,9 @@ class ModelBehavior:
         self, rng: np.random.Generator, size: tuple[int, ...]
     ) -> NDArray[np.float64]:
         """Draw pod start-up times (seconds until ready) of the given shape."""
-        base = self.startup_s * np.exp(self.startup_sigma * rng.standard_normal(size))
-        return base + self.readiness_period_s * rng.random(size)
+        jitter = np.exp(self.startup_sigma * rng.standard_normal(size))
+        load = (self.image_pull_s + self.model_load_s) * jitter
+        return self.schedule_s + load + self.readiness_period_s * rng.random(size)
 
     def error_probability(
         self,

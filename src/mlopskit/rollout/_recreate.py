@@ -43,7 +43,8 @@ class Recreate(Strategy):
     --------
     >>> from mlopskit.rollout import ModelBehavior, Traffic, simulate
     >>> res = simulate(Recreate(), baseline=ModelBehavior(), traffic=Traffic(rps=100),
-    ...                candidate=ModelBehavior(startup_s=60, startup_sigma=0, readiness_period_s=0),
+    ...                candidate=ModelBehavior(schedule_s=0, image_pull_s=10, model_load_s=50,
+    ...                                        startup_sigma=0, readiness_period_s=0),
     ...                n_runs=5, random_state=0)
     >>> float(res.runs["downtime_s"].mean())
     90.0
