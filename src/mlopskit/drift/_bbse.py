@@ -289,17 +289,20 @@ class BBSE(BaseEstimator):  # type: ignore[misc]
             confusions[:, :, j] = (
                 rng.multinomial(n_j, self.confusion_[:, j], size=b) / n_j
             )
-        draws = np.array(
-            [_project(self._solve_safe(confusions[i], mus[i])) for i in range(b)]
+        draws = np.clip(self._solve_many(confusions, mus), 0, None)
+        totals = draws.sum(axis=1, keepdims=True)
+        draws = np.divide(
+            draws, totals, out=np.full_like(draws, 1 / k), where=totals > 0
         )
         tail = (1 - self.confidence) / 2 * 100
         low, high = np.percentile(draws, [tail, 100 - tail], axis=0)
         return np.asarray(low, dtype=np.float64), np.asarray(high, dtype=np.float64)
 
-    def _solve_safe(self, confusion: FloatArray, mu: FloatArray) -> FloatArray:
-        # A bootstrap confusion matrix can be singular; the pseudo-inverse then gives
-        # the least-squares solution instead of failing the whole interval.
-        return np.linalg.pinv(confusion) @ mu
+    def _solve_many(self, confusions: FloatArray, mus: FloatArray) -> FloatArray:
+        """Solve a stack of systems; a singular bootstrap confusion matrix gets the
+        least-squares (pseudo-inverse) solution instead of failing the interval."""
+        out: FloatArray = np.einsum("bij,bj->bi", np.linalg.pinv(confusions), mus)
+        return out
 
 
 class RLLS(BBSE):
@@ -380,8 +383,10 @@ class RLLS(BBSE):
     def _solve(self, confusion: FloatArray, mu: FloatArray) -> FloatArray:
         return _rlls(confusion, self.source_priors_, mu, self.delta_c_)
 
-    def _solve_safe(self, confusion: FloatArray, mu: FloatArray) -> FloatArray:
-        return self._solve(confusion, mu)
+    def _solve_many(self, confusions: FloatArray, mus: FloatArray) -> FloatArray:
+        return np.array(
+            [self._solve(c, mu) for c, mu in zip(confusions, mus, strict=True)]
+        )
 
     def _details(self, raw: FloatArray) -> dict[str, Any]:
         details = super()._details(raw)
@@ -392,31 +397,40 @@ class RLLS(BBSE):
 def _rlls(
     confusion: FloatArray, priors: FloatArray, mu: FloatArray, delta: float
 ) -> FloatArray:
-    """Solve RLLS; returns target priors ``w * p`` before projection."""
-    from scipy import optimize
+    """Solve RLLS; returns target priors ``w * p`` before projection.
 
+    At the optimum, ``Cᵀ(Cθ − b)/‖Cθ − b‖ + Δ θ/‖θ‖ = 0``: θ is a ridge solution
+    ``(CᵀC + λI)⁻¹ Cᵀ b`` for some ``λ ≥ 0`` (or 0, when ``‖Cᵀb‖ ≤ Δ‖b‖``). So
+    the search is one-dimensional: along the ridge path, through the SVD of ``C``,
+    on a log grid of λ refined by a finer grid around the best point. The constraint
+    ``w ≥ 0`` is applied afterwards by the projection onto the simplex.
+    """
     joint = confusion * priors  # C[i, j] = P(ŷ = i | y = j) p_j
     b = mu - joint.sum(axis=1)
-    eps = 1e-12
+    u, sv, vt = np.linalg.svd(joint)
+    ub = u.T @ b
 
-    def objective(theta: FloatArray) -> tuple[float, FloatArray]:
-        resid = joint @ theta - b
-        r1 = float(np.sqrt(resid @ resid + eps))
-        r2 = float(np.sqrt(theta @ theta + eps))
-        grad = joint.T @ resid / r1 + delta * theta / r2
-        return r1 + delta * r2, grad
+    def path(lam: FloatArray) -> FloatArray:
+        return np.asarray((sv / (sv**2 + lam[:, None]) * ub) @ vt, dtype=np.float64)
 
-    k = mu.size
-    res = optimize.minimize(
-        objective,
-        np.zeros(k),
-        jac=True,
-        method="L-BFGS-B",
-        bounds=[(-1.0, None)] * k,
-        options={"maxiter": 500, "ftol": 1e-15, "gtol": 1e-10},
-    )
-    theta = np.asarray(res.x, dtype=np.float64)
-    return (1.0 + theta) * priors
+    def objective(theta: FloatArray) -> FloatArray:
+        resid = theta @ joint.T - b
+        return np.asarray(
+            np.linalg.norm(resid, axis=-1) + delta * np.linalg.norm(theta, axis=-1),
+            dtype=np.float64,
+        )
+
+    scale = float(sv[0] ** 2) if sv[0] > 0 else 1.0
+    log_lam = np.linspace(np.log(scale) - 30, np.log(scale) + 10, 201)
+    best = int(np.argmin(objective(path(np.exp(log_lam)))))
+    # Refine around the best grid point (the objective is smooth along the path).
+    fine = np.linspace(log_lam[max(best - 1, 0)], log_lam[min(best + 1, 200)], 101)
+    thetas = path(np.exp(fine))
+    theta = thetas[int(np.argmin(objective(thetas)))]
+    if float(objective(np.zeros((1, b.size)))[0]) <= float(objective(theta[None])[0]):
+        theta = np.zeros(b.size)
+    out: FloatArray = (1.0 + theta) * priors
+    return out
 
 
 def _project(raw: FloatArray) -> FloatArray:

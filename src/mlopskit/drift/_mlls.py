@@ -171,13 +171,15 @@ class MLLS(BaseEstimator):  # type: ignore[misc]
                 "when a class is missing from the held-out labels.",
             )
         lookup = {c: i for i, c in enumerate(python_labels(classes))}
-        unknown = sorted({v for v in python_labels(labels) if v not in lookup}, key=str)
+        values, inverse = np.unique(labels, return_inverse=True)
+        unknown = [v for v in python_labels(values) if v not in lookup]
         if unknown:
             raise DriftInputError(
                 f"`y_true` holds labels {unknown[:5]} that are not among the classes "
                 f"{list(lookup)[:10]}.",
             )
-        y = np.array([lookup[v] for v in python_labels(labels)], dtype=np.intp)
+        codes = np.array([lookup[v] for v in python_labels(values)], dtype=np.intp)
+        y = codes[inverse.reshape(-1)]
         self.classes_ = classes
         self.temperature_, self.bias_ = _fit_calibration(p, y, self.calibration)
         self.source_priors_ = self.calibrate(p).mean(axis=0)
@@ -330,15 +332,45 @@ def _fit_calibration(
 def _em(
     ratios: FloatArray, source: FloatArray, max_iter: int, tol: float
 ) -> tuple[FloatArray, int]:
-    """Saerens' EM: ``q ← mean_i normalise(a_i · q)`` from ``q = p``."""
+    """Saerens' EM ``q ← q · mean_i(a_i / a_i·q)`` from ``q = p``, SQUAREM-accelerated.
+
+    SQUAREM (Varadhan & Roland 2008) extrapolates two EM steps; the extrapolated
+    point is kept only when it stays inside the simplex and does not lower the
+    likelihood, so the iteration is never worse than plain EM (whose fixed point,
+    the maximum-likelihood estimate, it shares). ``max_iter`` counts EM steps.
+    """
+    m = ratios.shape[0]
+
+    def step(q: FloatArray) -> FloatArray:
+        s = np.clip(ratios @ q, 1e-300, None)
+        new = q * (ratios.T @ (1.0 / s)) / m
+        out: FloatArray = new / new.sum()
+        return out
+
     q = source.copy()
-    for it in range(1, max_iter + 1):
-        weighted = ratios * q
-        new = (weighted / weighted.sum(axis=1, keepdims=True)).mean(axis=0)
+    it = 0
+    while it < max_iter:
+        q1 = step(q)
+        q2 = step(q1)
+        it += 2
+        r = q1 - q
+        if np.max(np.abs(r)) < tol:
+            return q1, it - 1
+        v = q2 - q1 - r
+        norm_v = float(np.sqrt(v @ v))
+        alpha = -float(np.sqrt(r @ r)) / norm_v if norm_v > 0 else -1.0
+        alpha = min(alpha, -1.0)
+        cand = q - 2 * alpha * r + alpha**2 * v
+        new = q2
+        if np.all(cand > 0) and np.all(np.isfinite(cand)):
+            cand = step(cand / cand.sum())
+            it += 1
+            if _loglik(ratios, cand) >= _loglik(ratios, q2):
+                new = cand
         if np.max(np.abs(new - q)) < tol:
             return new, it
         q = new
-    return q, max_iter
+    return q, it
 
 
 def _loglik(ratios: FloatArray, q: FloatArray) -> float:
