@@ -490,3 +490,26 @@ def test_every_combination_decides_consistently(
         assert r["rolled_back"].all()  # ... and the bad ones clearly bad
         assert r["time_to_detect_s"].notna().all()
     assert (r["time_to_recover_s"].dropna() >= r["time_to_detect_s"].dropna()).all()
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    replicas=st.integers(1, 30),
+    surge=st.sampled_from(["0%", "10%", "25%", "50%", 0, 1, 3]),
+    unavailable=st.sampled_from(["0%", "25%", "50%", 0, 1, 2]),
+    seed=st.integers(0, 10_000),
+)
+def test_rolling_update_respects_surge_and_unavailable(
+    replicas: int, surge: object, unavailable: object, seed: int
+) -> None:
+    try:
+        ramp = Ramped(replicas=replicas, max_surge=surge, max_unavailable=unavailable)  # type: ignore[arg-type]
+    except RolloutError:
+        return  # both zero after rounding: Kubernetes rejects it too
+    low, high = ramp.bounds()
+    starts = np.random.default_rng(seed).uniform(5, 60, replicas)
+    ev = ramp.timeline(starts)
+    assert ((ev[:, 1] + ev[:, 2]) >= min(low, replicas)).all()  # available pods
+    assert (ev[:, 3] <= high).all()  # total pods
+    assert ev[-1, 1] == 0
+    assert ev[-1, 2] == replicas

@@ -116,7 +116,7 @@ class Ramped(Strategy):
         ] = []  # availability times of created, not yet available pods
         new_av, made, t = have_new, 0, start
         events = []
-        while True:
+        for _ in range(20 * R + 100):  # each pass creates, kills or advances time
             new_av += sum(1 for p in pending if p <= t + 1e-9)
             pending = [p for p in pending if p > t + 1e-9]
             create = max(
@@ -144,6 +144,9 @@ class Ramped(Strategy):
                 if not pending and made >= len(ready_times):
                     return np.array(events, dtype=float)
             t = min(pending) if pending else t
+        raise RuntimeError(  # pragma: no cover - a controller bug, not bad input
+            f"rolling update did not converge: {events[-3:]}"
+        )
 
     def _run(self, eng: Engine, judge: Judge | None) -> None:
         n, dt, rng, R = eng.n, eng.dt, eng.rng, self.replicas
