@@ -47,6 +47,8 @@ def test_issue_example_runs_with_defaults() -> None:
     assert isinstance(res, SimulationResult)
     assert len(res.runs) == 400
     assert res.p_rollback > 0.95
+    rejected = res.runs["always_valid_p"] <= 0.05
+    assert (rejected | ~res.runs["rolled_back"]).all()  # every rollback had p ≤ alpha
     assert set(res.summary["metric"]) >= {
         "rolled_back",
         "time_to_detect_s",

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections import deque
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
@@ -156,6 +157,8 @@ class Engine:
             for p in ("cv", "ac")
             for k in ("nc", "xc", "nb", "xb")
         }
+        #: the judges' runtimes, for their result columns
+        self.analyses: list[Any] = []
         #: strategy-specific columns of the result table
         self.columns: dict[str, NDArray[np.generic]] = {}
         lag = int(np.ceil(candidate.label_delay_s / tick_s - 1e-9))

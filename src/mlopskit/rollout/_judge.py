@@ -112,6 +112,10 @@ class Judge:
     def _setup(self, an: Analysis) -> None:
         """Allocate judge-specific per-run arrays in ``an.extra``."""
 
+    def _columns(self, an: Analysis) -> dict[str, NDArray[Any]]:
+        """Judge-specific per-run columns for the result table."""
+        return {}
+
     def _reset(self, an: Analysis, mask: NDArray[np.bool_]) -> None:
         """Reset judge-specific state of the runs in ``mask``."""
 
@@ -151,6 +155,7 @@ class Analysis:
             {k for m in judge._metrics() for k in _KEYS.get(m, COUNT_KEYS)}
         )
         judge._setup(self)
+        engine.analyses.append(self)
 
     def start(self, mask: NDArray[np.bool_], t: float) -> None:
         """(Re)start the analysis for the runs in ``mask`` at time ``t``."""

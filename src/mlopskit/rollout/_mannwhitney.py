@@ -131,6 +131,9 @@ class MannWhitneyJudge(Judge):
         an.extra["every"] = max(1, round(judge_every / self.step_s))
         an.extra["points"] = points
 
+    def _columns(self, an: Analysis) -> dict[str, Arr]:
+        return {"kayenta_score": an.extra["score"].copy()}
+
     def _reset(self, an: Analysis, mask: Arr) -> None:
         an.extra["xc"][mask] = np.nan
         an.extra["xb"][mask] = np.nan

@@ -89,6 +89,13 @@ class SequentialTest(Judge):
 
     def _setup(self, an: Analysis) -> None:
         an.extra["tau2"] = (self.tau * an.baseline_rate(self.metric)) ** 2
+        an.extra["p"] = np.ones(an.engine.n)
+
+    def _reset(self, an: Analysis, mask: Arr) -> None:
+        an.extra["p"][mask] = 1.0
+
+    def _columns(self, an: Analysis) -> dict[str, Arr]:
+        return {"always_valid_p": an.extra["p"].copy()}
 
     def _evaluate(self, an: Analysis, idx: Idx, t: float) -> Codes:
         xc, nc, xb, nb = an.counts(self.metric, idx)
@@ -100,7 +107,12 @@ class SequentialTest(Judge):
         pbar = (xc + xb) / (nc + nb)
         v = np.maximum(pbar * (1 - pbar) * (1 / nc + 1 / nb), 1e-300)
         theta = (xc / nc - xb / nb) * worse_sign(self.metric)
-        reject = self.log_lambda(theta, v, an.extra["tau2"]) >= math.log(1 / self.alpha)
+        log_lam = self.log_lambda(theta, v, an.extra["tau2"])
+        sel = idx[ok]
+        an.extra["p"][sel] = np.minimum(
+            an.extra["p"][sel], np.exp(-np.maximum(log_lam, 0.0))
+        )
+        reject = log_lam >= math.log(1 / self.alpha)
         sub = np.where(reject, np.where(theta > 0, FAIL, PASS), RUNNING).astype(np.int8)
         codes[ok] = sub
         return codes

@@ -54,7 +54,9 @@ class SimulationResult(Result):
         + ``startup_s`` + ``step_time_s`` + ``analysis_time_s`` + ``human_wait_s``.
         Strategy extras (A/B: ``decision``, ``effect_estimate``, ``effect_ci_low``,
         ``effect_ci_high``, ``regret``; Shadow: ``agreement``, latency and error
-        deltas, ``shadow_requests``; Ramped: ``deadline_exceeded``).
+        deltas, ``shadow_requests``; Ramped: ``deadline_exceeded``) and judge
+        extras (``SequentialTest``: ``always_valid_p``; ``MannWhitneyJudge``:
+        ``kayenta_score`` of the last judgement).
     summary
         One row per numeric column: ``mean``, ``q05``, ``q50``, ``q95`` and ``n``
         (non-missing values; a boolean's mean is a probability).
@@ -290,6 +292,8 @@ def _table(eng: Engine, lag: Arr) -> pd.DataFrame:
         "analysis_time_s": eng.analysis_s,
         "human_wait_s": eng.human_s,
     }
+    for an in eng.analyses:
+        eng.columns.update(an.judge._columns(an))
     for key, value in eng.columns.items():
         cols[key] = (
             pd.array(value, dtype=object)
