@@ -102,14 +102,14 @@ def test_a_column_that_changes_kind_is_refused(
 ) -> None:
     ref = pd.DataFrame({"a": rng.normal(size=50), "b": rng.choice(["x", "y"], 50)})
     det = cls().fit(ref)
-    with pytest.raises(DriftInputError, match="'b' was categorical .* is numeric"):
+    with pytest.raises(DriftInputError, match=r"'b' was categorical .* is numeric"):
         det.detect(ref.assign(b=1.0))
 
 
 @pytest.mark.parametrize("cls", NUMERIC, ids=lambda c: c.__name__)
 def test_numeric_detectors_refuse_text(cls: type) -> None:
     ref = pd.DataFrame({"a": [1.0, 2.0, 3.0], "b": ["x", "y", "z"]})
-    with pytest.raises(DriftInputError, match="column 'b' .* TabularDrift"):
+    with pytest.raises(DriftInputError, match=r"column 'b' .* TabularDrift"):
         _make(cls).fit(ref)
 
 
@@ -377,7 +377,7 @@ def test_classifier_drift_accepts_any_classifier(rng: np.random.Generator) -> No
     det = ClassifierDrift(
         estimator=RandomForestClassifier(n_estimators=20), n_folds=3, random_state=0
     ).fit(rng.normal(size=(300, 2)))
-    result = det.detect(rng.normal(size=(300, 2)) + [1.0, 0.0])
+    result = det.detect(rng.normal(size=(300, 2)) + np.array([1.0, 0.0]))
     assert result.drift
     assert result.statistic > 0.65
     with pytest.raises(InvalidParameterError, match="predict_proba"):
@@ -416,7 +416,7 @@ def test_plot_draws_bars_with_the_threshold(rng: np.random.Generator) -> None:
     import matplotlib.pyplot as plt
 
     ref = pd.DataFrame(rng.normal(size=(400, 3)), columns=["a", "b", "c"])
-    result = KSDrift().fit(ref).detect(ref + [0, 0, 1.0])
+    result = KSDrift().fit(ref).detect(ref + np.array([0, 0, 1.0]))
     ax = result.plot()
     labels = [t.get_text() for t in ax.get_yticklabels()]
     assert labels[0] == "c"  # most drifted first

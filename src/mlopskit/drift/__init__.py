@@ -8,6 +8,7 @@ river's (``update(x)`` returns the detector, ``drift_detected`` is a property).
 from mlopskit.drift._adwin import ADWIN
 from mlopskit.drift._anderson import AndersonDarlingDrift
 from mlopskit.drift._base import BaseDriftDetector
+from mlopskit.drift._bbsd import BBSD
 from mlopskit.drift._bbse import BBSE, RLLS
 from mlopskit.drift._chisquare import ChiSquareDrift
 from mlopskit.drift._classifier import ClassifierDrift
@@ -34,6 +35,7 @@ from mlopskit.drift._wasserstein import WassersteinDrift
 __all__ = [  # noqa: RUF022 - plain sorted(), as tests/test_public_api.py checks
     "ADWIN",
     "AndersonDarlingDrift",
+    "BBSD",
     "BBSE",
     "BaseDriftDetector",
     "ChiSquareDrift",
