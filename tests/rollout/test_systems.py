@@ -284,3 +284,34 @@ def test_shadow_exposes_no_user() -> None:
     assert (r["users_exposed"] == 0).all()
     assert (r["shadow_requests"] > 0).all()
     assert (r["error_delta"] > 0.3).all()
+
+
+@pytest.mark.parametrize(
+    ("rate", "p_rollback", "minutes", "served"),
+    # research note, Appendix A3 (an independent Monte-Carlo of the same rule):
+    # Flagger success rate ≥ 99 %, threshold 5, stepWeight 5 → maxWeight 50, 1,000 rps
+    [
+        (0.008, 0.0, None, 166_000),
+        (0.010, 0.90, 9.4, 110_000),
+        (0.012, 1.0, 5.7, 24_000),
+        (0.02, 1.0, 5.0, 15_000),
+    ],
+)
+def test_reproduces_the_research_note_flagger_table(
+    rate: float, p_rollback: float, minutes: float | None, served: int
+) -> None:
+    res = simulate(
+        Canary(step_weight=5, max_weight=50, threshold=5),
+        baseline=GOOD,
+        candidate=ModelBehavior(error_rate=rate),
+        traffic=TRAFFIC,
+        n_runs=300,
+        random_state=0,
+    )
+    r = res.runs
+    # at p=0.9 and R=300 the SE is 0.017: ±0.06 ≈ 3.5 SE (the reference's own
+    # Monte-Carlo error, R=4,000, adds ~0.005)
+    assert abs(r["rolled_back"].mean() - p_rollback) <= 0.06
+    if minutes is not None:
+        assert abs(r["time_to_detect_s"].mean() / 60 - minutes) < 0.5
+    assert abs(r["bad_requests_served"].mean() / served - 1) < 0.06
