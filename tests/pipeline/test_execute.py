@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import concurrent.futures as cf
+import gc
 import pickle
+import weakref
 
 import pandas as pd
 import pytest
@@ -250,3 +252,30 @@ def test_contracts_fail_the_step_with_the_report() -> None:
 
     ok = Pipeline([frame, step(model, input_schema={"frame": _MinRows(1)})]).run()
     assert ok.ok
+
+
+class _Blob:
+    """A weak-referenceable value, to see when the pipeline lets go of it."""
+
+
+@pytest.mark.parametrize("executor", ["sequential", "threads"])
+def test_intermediate_values_are_released_once_read(executor) -> None:
+    refs: list[weakref.ref] = []
+
+    def a():
+        blob = _Blob()
+        refs.append(weakref.ref(blob))
+        return blob
+
+    def b(a):
+        return 1
+
+    def c(b):
+        gc.collect()
+        return refs[-1]() is None  # a's value is gone: its only reader has run
+
+    run = Pipeline([a, b, c]).run(executor=executor)
+    assert run.outputs == {"c": True}
+    kept = Pipeline([a, b, c]).run(targets=["a", "c"])
+    assert isinstance(kept.outputs["a"], _Blob)  # targets are kept
+    assert kept.outputs["c"] is False

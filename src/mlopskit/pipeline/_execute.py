@@ -187,6 +187,26 @@ class _State:
         self.exceptions: dict[str, BaseException] = {}
         self.pending: dict[str, tuple[str | None, str | None, dict[str, str], str]] = {}
         self.input_digests: dict[str, str | None] = {}
+        self.keep: frozenset[str] = frozenset()
+        self.readers: dict[str, int] = {}
+
+    def plan(self, order: tuple[str, ...], targets: tuple[str, ...]) -> None:
+        """Count each step's readers, so values are released once all have read."""
+        self.keep = frozenset(targets)
+        readers = dict.fromkeys(order, 0)
+        for name in order:
+            for up in self.pipe.upstream[name]:
+                readers[up] += 1
+        self.readers = readers
+
+    def _release_inputs(self, name: str) -> None:
+        # Intermediate values are dropped as soon as every reader has its kwargs, so
+        # a long pipeline holds only the values still needed (targets are kept).
+        for up in self.pipe.upstream[name]:
+            left = self.readers[up] - 1
+            self.readers[up] = left
+            if left == 0 and up not in self.keep:
+                self.values.pop(up, None)
 
     # -- decisions -----------------------------------------------------------------
 
@@ -223,6 +243,7 @@ class _State:
                 if name in self.force:
                     reason = "forced"
                 elif hit is not None:
+                    self._release_inputs(name)
                     self.digests[name] = hit
                     self._record(
                         name, "cached", 0.0, 0, key, code, digests, hit, "cache hit"
@@ -236,10 +257,12 @@ class _State:
             kwargs = self.kwargs(step)
         except Exception as exc:  # an input could not be loaded from the store
             outcome = _failure(exc, 0.0, 0, False)
+            self._release_inputs(name)
             self.pending[name] = (key, code, digests, "input unavailable")
             self.finish(name, outcome)
             return None
         self.pending[name] = (key, code, digests, reason)
+        self._release_inputs(name)
         return kwargs
 
     def _digests(self, step: Step) -> tuple[dict[str, str], str | None]:
@@ -352,6 +375,7 @@ class _State:
             ) from exc
 
     def _skip(self, name: str, reason: str) -> None:
+        self._release_inputs(name)
         self._record(name, "skipped", 0.0, 0, None, None, {}, None, reason)
 
     def _record(
@@ -561,6 +585,7 @@ def execute(
     state = _State(
         pipe, inputs, store, frozenset(force), progress, fail_fast, len(order)
     )
+    state.plan(order, tuple(wanted))
     try:
         runner(state, order)
     finally:
