@@ -157,3 +157,9 @@ def test_diff_result_round_trips_json():
     d = diff_datasets(old, new, key="id")
     assert type(d).from_json(d.to_json()).n_changed == 1
     assert "<table" in d._repr_html_()
+
+
+def test_meta_is_stored_as_json_holds_it(store):
+    v1 = snapshot(frame(), store, name="d", meta={"cols": ("a", "b")})
+    assert v1.meta == {"cols": ["a", "b"]}
+    assert snapshot(frame(), store, name="d", meta={"cols": ("a", "b")}) == v1

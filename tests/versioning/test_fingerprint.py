@@ -268,3 +268,26 @@ def test_random_states():
     assert fingerprint(np.random.default_rng(0)) != fingerprint(
         np.random.default_rng(1)
     )
+
+
+def test_sparse_and_numpy_string_dtype():
+    sparse = pd.arrays.SparseArray([0.0, 0.0, 1.5])
+    assert fingerprint(sparse) == fingerprint(pd.arrays.SparseArray([0.0, 0.0, 1.5]))
+    assert fingerprint(sparse) != fingerprint(pd.arrays.SparseArray([0.0, 1.5, 0.0]))
+    string_dtype = getattr(np.dtypes, "StringDType", None)
+    if string_dtype is not None:  # numpy >= 2
+        values = np.array(["a", "é"], dtype=string_dtype())
+        assert fingerprint(values) == fingerprint(np.array(["a", "é"]))
+
+
+def test_strings_with_nul_and_surrogates():
+    a = np.array(["a\x00b", "c", "\ud800"], dtype=object)
+    b = np.array(["a", "\x00bc", "\ud800"], dtype=object)
+    assert fingerprint(a) != fingerprint(b)
+    assert fingerprint(a) == fingerprint(a.copy())
+
+
+def test_mixed_object_column_differs_from_strings():
+    assert fingerprint(pd.Series(["1", "2"], dtype=object)) != fingerprint(
+        pd.Series([1, "2"], dtype=object)
+    )

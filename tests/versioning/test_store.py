@@ -180,3 +180,13 @@ def test_repr_and_attributes(tmp_path):
     assert repr(store).startswith("ContentStore(")
     assert store.root.endswith("/s")
     assert store.fs.protocol[0] in ("file", "local")
+
+
+def test_numpy_string_dtype_roundtrips_through_joblib(store):
+    string_dtype = getattr(np.dtypes, "StringDType", None)
+    if string_dtype is None:  # numpy < 2 has no StringDType
+        return
+    values = np.array(["a", "bc"], dtype=string_dtype())
+    back = store.get(store.put(values))
+    assert back.dtype == values.dtype
+    assert back.tolist() == ["a", "bc"]

@@ -283,7 +283,7 @@ def write_pandas_values(s: Stream, values: Any) -> None:
         write_pandas_values(s, pd.Index(arr.right))
     elif isinstance(dtype, pd.SparseDtype):
         s.tag("sparse")
-        write_pandas_values(s, pd.Index(arr.to_dense()) if arr.ndim else arr)
+        write_ndarray_values(s, np.asarray(arr.to_dense()))
     else:
         s.tag(f"ext[{dtype.name}]")
         _write_objects(s, np.asarray(arr, dtype=object))

@@ -191,9 +191,8 @@ def snapshot(
             "wrap a Series with .to_frame() or an array with pandas.DataFrame(...).",
             type_name=type(data).__name__,
         )
-    meta = dict(meta or {})
     try:
-        json.dumps(meta)
+        meta = json.loads(json.dumps(dict(meta or {})))  # as the record will hold it
     except (TypeError, ValueError) as exc:
         raise InvalidParameterError(
             f"`meta` must be JSON-serialisable. Got {meta!r} ({exc}).", meta=meta

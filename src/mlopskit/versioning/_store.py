@@ -40,6 +40,8 @@ __all__ = ["ContentStore", "GcReport", "VerifyReport"]
 _MAGIC = b"MLOPSKIT-OBJECT 1\n"
 _MAX_HEADER = 4096
 _READ_PIECE = 1 << 20
+#: dtype kinds that ``.npy`` stores without pickle (numpy 2's StringDType is not one).
+_NPY_KINDS = frozenset("biufcmMSUV")
 
 
 class VerifyReport(Result):
@@ -85,7 +87,11 @@ def _encode(obj: Any) -> tuple[str, bytes | memoryview]:
     """Codec and payload: bytes as is, plain numpy arrays as ``.npy``, others joblib."""
     if type(obj) is bytes:
         return "bytes", obj
-    if type(obj) is np.ndarray and not obj.dtype.hasobject:
+    if (
+        type(obj) is np.ndarray
+        and obj.dtype.kind in _NPY_KINDS
+        and not obj.dtype.hasobject
+    ):
         buffer = io.BytesIO()
         np.lib.format.write_array(buffer, obj, allow_pickle=False)
         return "npy", buffer.getbuffer()
@@ -214,6 +220,7 @@ class ContentStore:
 
     def _object_paths(self) -> Iterator[str]:
         base = f"{self.root}/objects"
+        self.fs.invalidate_cache(base)  # listings are cached (s3fs): list afresh
         if not self.fs.exists(base):
             return
         for path in sorted(self.fs.find(base)):
@@ -399,6 +406,9 @@ class ContentStore:
 
     def verify(self, digest: str | None = None) -> VerifyReport:
         """Re-hash one object (``digest``) or every object (no argument).
+
+        Corrupt objects are reported, not raised; a ``digest`` that is not stored
+        raises :class:`~mlopskit.errors.ObjectNotFoundError`.
 
         Examples
         --------
