@@ -15,6 +15,7 @@ from mlopskit.rollout import (
     ModelBehavior,
     Ramped,
     Recreate,
+    SequentialTest,
     Shadow,
     ThresholdGate,
     Traffic,
@@ -101,6 +102,21 @@ def test_flagger_ab_test_takes_interval_times_iterations() -> None:
     assert r["promoted"].all()
     assert (r["decision"] == "candidate").all()
     np.testing.assert_allclose(r["step_time_s"], 60 * 7)
+
+
+def test_flagger_ab_test_with_a_statistical_judge_checks_every_interval() -> None:
+    res = simulate(
+        ABTest(method="flagger", interval_s=60, iterations=10, threshold=5),
+        baseline=GOOD,
+        candidate=ModelBehavior(error_rate=0.015),
+        traffic=TRAFFIC,
+        judge=SequentialTest(),
+        n_runs=20,
+        random_state=0,
+    )
+    assert res.runs["rolled_back"].all()
+    # rejected within the first minute, then five failed checks a minute apart
+    np.testing.assert_allclose(res.runs["time_to_detect_s"], 300)
 
 
 def test_argo_replica_rounding() -> None:

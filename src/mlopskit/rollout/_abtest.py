@@ -175,6 +175,7 @@ class ABTest(Strategy):
             judge, eng, interval_s=self.interval_s if gate else None, checks_only=gate
         )
         started = np.zeros(n, dtype=bool)
+        next_check = np.ceil(t_ready / dt) * dt + self.interval_s
         checks = np.zeros(n, dtype=np.int64)
         failed = np.zeros(n, dtype=np.int64)
         decision = np.full(n, "none", dtype=object)
@@ -190,9 +191,12 @@ class ABTest(Strategy):
                 t, w=w, ready=np.full(n, float(self.replicas)), pods=np.full(n, pods)
             )
             t += dt
-            idx = an.add(counts, t)
-            if flagger:
-                self._flagger_checks(eng, an, idx, checks, failed, decision, t)
+            an.add(counts, t)
+            if flagger:  # Flagger's own clock: a check every interval
+                due = eng.live & started & (t >= next_check - 1e-9)
+                if due.any():
+                    self._flagger_checks(eng, an, due, checks, failed, decision, t)
+                    next_check[due] += self.interval_s
                 continue
             eng.analysis_s[eng.live & started] += dt
             st = an.state
@@ -224,15 +228,13 @@ class ABTest(Strategy):
         self,
         eng: Engine,
         an: Analysis,
-        idx: Arr,
+        due: Arr,
         checks: Arr,
         failed: Arr,
         decision: Arr,
         t: float,
     ) -> None:
-        mask = np.zeros(eng.n, dtype=bool)
-        mask[idx] = True
-        mask &= eng.live
+        mask = due & eng.live
         ok = (an.measure == MEASURE_OK) if an.checks_only else (an.state != FAIL)
         good, bad = mask & ok, mask & ~ok
         eng.step_s[good] += self.interval_s

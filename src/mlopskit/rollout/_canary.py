@@ -219,7 +219,7 @@ class Canary(Strategy):
         w = np.zeros(n)
         started = np.zeros(n, dtype=bool)
         failed = np.zeros(n, dtype=np.int64)
-        next_check = t_ready + self.interval_s
+        next_check = np.ceil(t_ready / dt - 1e-9) * dt + self.interval_s
         step, top = self.step_weight / 100.0, self.max_weight / 100.0
         t = 0.0
         while eng.live.any() and t < self.horizon_s():
