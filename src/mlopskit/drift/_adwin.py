@@ -126,16 +126,75 @@ class ADWIN(StreamingDetector):
         # prefix sums at the current bucket boundaries (positions since the reset)
         self._bpos = np.zeros(1, dtype=np.int64)
         self._bp = np.zeros(1)
-        self._bq = np.zeros(1)
+        self._map: dict[int, float] | None = {0: 0.0}
+        self._arrays_stale = False
 
     def _update_one(self, x: float) -> bool:
         self._buffer.append(x)
         n = self._n + len(self._buffer)
         if n % self._clock or n <= self._grace:
             return False
-        values = np.asarray(self._buffer, dtype=np.float64)
-        self._buffer = []
-        return self._process(values) >= 0
+        return self._check_one()
+
+    def _check_one(self) -> bool:
+        """A check on the buffered values, in plain Python (``update``'s fast path).
+
+        Same arithmetic as ``_process`` (sequential prefix sums, the same screen
+        bound with its 1 % margin, and the same numpy ``_exact_cut`` when the screen
+        cannot rule a cut out), without numpy's per-call overhead on small arrays.
+        """
+        buffer, self._buffer = self._buffer, []
+        n0, p, q = self._n, self._p, self._q
+        new_p = []
+        for x in buffer:
+            p += x
+            q += x * x
+            new_p.append(p)
+        n = n0 + len(buffer)
+        bounds = _boundaries_one(n, self._m).tolist()
+        if self._map is None:
+            self._map = dict(zip(self._bpos.tolist(), self._bp.tolist(), strict=True))
+        stored = self._map
+        pbs = [stored[b] if b <= n0 else new_p[b - n0 - 1] for b in bounds]
+        nf = float(n)
+        two_var = 2.0 * max((q - p * p / nf) / nf, 0.0)
+        mu = p / nf
+        scale = 0.99 * two_var * math.log(2.0 * math.log(nf) / self._delta) / nf
+        maybe = False
+        for b, pb in zip(bounds, pbs, strict=True):
+            dev = pb - b * mu
+            if dev * dev > b * (n - b) * scale:
+                maybe = True
+                break
+        drift = False
+        if maybe:
+            n_arr = np.array([nf])
+            n0s = np.array([bounds], dtype=np.float64)
+            drift = bool(
+                self._exact_cut(
+                    np.array([pbs]),
+                    n0s,
+                    n_arr[:, None] - n0s,
+                    np.array([p]),
+                    np.array([two_var]),
+                    np.log(2.0 * np.log(n_arr) / self._delta),
+                )[0]
+            )
+        self._n, self._p, self._q = n, p, q
+        if not drift:
+            positions = [0, *bounds, n]
+            prefixes = [0.0, *pbs, p]
+            self._map = dict(zip(positions, prefixes, strict=True))
+            self._arrays_stale = (
+                True  # rebuilt from the map when update_many needs them
+            )
+        return drift
+
+    def _store_arrays(self) -> None:
+        if self._arrays_stale and self._map is not None:
+            self._bpos = np.fromiter(self._map.keys(), dtype=np.int64)
+            self._bp = np.fromiter(self._map.values(), dtype=np.float64)
+            self._arrays_stale = False
 
     def _update_block(self, values: npt.NDArray[np.float64]) -> int:
         pending = len(self._buffer)
@@ -149,6 +208,7 @@ class ADWIN(StreamingDetector):
 
     def _process(self, values: npt.NDArray[np.float64]) -> int:
         """Feed ``values`` (no buffer) up to the first drift; return its index or -1."""
+        self._store_arrays()
         n0, size = self._n, values.shape[0]
         p = _prefixed_cumsum(self._p, values)
         q = _prefixed_cumsum(self._q, values * values)
@@ -157,30 +217,32 @@ class ADWIN(StreamingDetector):
         checks = np.arange(first, n0 + size + 1, step, dtype=np.int64)
         checks = checks[checks > self._grace]
         hit = -1
-        bounds = None
+        bounds = pb = None
         if checks.size:
-            drift, bounds = self._test_checks(checks, n0, p, q)
+            drift, bounds, pb = self._test_checks(checks, n0, p, q)
             found = np.flatnonzero(drift)
             if found.size:
                 hit = int(checks[found[0]] - n0 - 1)
         last = hit if hit >= 0 else size - 1
         n_new = n0 + last + 1
         if hit < 0:
-            if bounds is not None and checks[-1] == n_new:
-                row = bounds[-1]
-                row = row[row > 0]
+            if bounds is not None and pb is not None and checks[-1] == n_new:
+                row, first_at = np.unique(bounds[-1], return_index=True)
+                values_at = pb[-1][first_at]
+                keep = row > 0
+                pos = np.concatenate([[0], row[keep], [n_new]])
+                self._bp = np.concatenate([[0.0], values_at[keep], [p[last]]])
             else:
-                row = _boundaries_one(n_new, self._m)
-            pos = np.concatenate([[0], row, [n_new]]).astype(np.int64)
-            self._bp = self._lookup(pos, n0, p)
-            self._bq = self._lookup(pos, n0, q, squares=True)
-            self._bpos = pos
+                pos = np.concatenate([[0], _boundaries_one(n_new, self._m), [n_new]])
+                self._bp = self._lookup(pos, n0, p)
+            self._bpos = pos.astype(np.int64)
+            self._map = None
         self._n, self._p, self._q = n_new, float(p[last]), float(q[last])
         return hit
 
-    def _lookup(self, pos: Any, n0: int, prefix: Any, *, squares: bool = False) -> Any:
+    def _lookup(self, pos: Any, n0: int, prefix: Any) -> Any:
         """Prefix sums at stream positions ``pos`` (since the reset)."""
-        stored = self._bq if squares else self._bp
+        stored = self._bp
         old = pos <= n0
         out = np.empty(pos.shape, dtype=np.float64)
         idx = np.searchsorted(self._bpos, pos[old])
@@ -188,34 +250,69 @@ class ADWIN(StreamingDetector):
         out[~old] = prefix[pos[~old] - n0 - 1]
         return out
 
-    def _test_checks(self, checks: Any, n0: int, p: Any, q: Any) -> tuple[Any, Any]:
-        """For each check position, whether any bucket boundary is a significant cut."""
+    def _test_checks(
+        self, checks: Any, n0: int, p: Any, q: Any
+    ) -> tuple[Any, Any, Any]:
+        """For each check position, whether any bucket boundary is a significant cut.
+
+        One array expression over (checks × boundaries); ``update`` goes through the
+        same code with one check, so both round identically.
+        """
         if checks.shape[0] == 1:
             bounds = _boundaries_one(int(checks[0]), self._m)[None, :]
         else:
             bounds = _boundaries(checks, self._m)  # (k, s), 0 where padded
-        valid = bounds > 0
-        pb = np.zeros(bounds.shape)
-        pb[valid] = self._lookup(bounds[valid], n0, p)
+        # prefix sums at the boundaries: stored ones (<= n0), else from this block
+        stored = self._bp.shape[0]
+        source = np.concatenate((self._bp, p))
+        index = bounds + (stored - n0 - 1)
+        old = bounds <= n0
+        index[old] = np.searchsorted(self._bpos, bounds[old])
+        pb = source[index]
         n = checks.astype(np.float64)
         pn = p[checks - n0 - 1]
         qn = q[checks - n0 - 1]
-        var = np.maximum((qn - pn * pn / n) / n, 0.0)
-        dprime = np.array(
-            [math.log(2.0 * math.log(v) / self._delta) for v in n.tolist()]
-        )
+        two_var = 2.0 * np.maximum((qn - pn * pn / n) / n, 0.0)
+        dprime = np.log(2.0 * np.log(n) / self._delta)
         n0s = bounds.astype(np.float64)
         n1s = n[:, None] - n0s
-        mwl = self._mwl
-        ok = valid & (n0s >= mwl) & (n1s >= mwl)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            diff = pb / n0s - (pn[:, None] - pb) / n1s
-            m_recip = 1.0 / (n0s - mwl + 1.0) + 1.0 / (n1s - mwl + 1.0)
-            dp = dprime[:, None]
-            eps = (
-                np.sqrt(2.0 * m_recip * var[:, None] * dp) + (2.0 / 3.0) * dp * m_recip
+        # Screen: a cut needs (pb - n0·mean)² >= 2·var·δ'·n0·n1/n, because
+        # |mean0 - mean1| = n·|pb - n0·mean|/(n0·n1) and m^-1 >= n/(n0·n1). Checks
+        # where every boundary is below 99 % of that bound cannot cut; the exact test
+        # runs on the others only (the screen is 3× cheaper than the test).
+        dev = pb - n0s * (pn / n)[:, None]
+        dev *= dev
+        bound = n0s * n1s
+        bound *= (0.99 * two_var * dprime / n)[:, None]
+        maybe = (dev > bound).any(axis=1)
+        drift = np.zeros(checks.shape[0], dtype=bool)
+        if maybe.any():
+            rows = np.flatnonzero(maybe)
+            drift[rows] = self._exact_cut(
+                pb[rows], n0s[rows], n1s[rows], pn[rows], two_var[rows], dprime[rows]
             )
-        return (ok & (np.abs(diff) >= eps)).any(axis=1), bounds
+        return drift, bounds, pb
+
+    def _exact_cut(
+        self, pb: Any, n0s: Any, n1s: Any, pn: Any, two_var: Any, dprime: Any
+    ) -> Any:
+        """ADWIN's cut test at every boundary of the given checks (rows)."""
+        mwl = self._mwl
+        with np.errstate(divide="ignore", invalid="ignore"):
+            diff = pb / n0s
+            diff -= (pn[:, None] - pb) / n1s
+            np.abs(diff, out=diff)
+            # a = m^-1 · δ', with m^-1 = 1/(n0 - ℓ + 1) + 1/(n1 - ℓ + 1)
+            a = 1.0 / (n0s - (mwl - 1.0))
+            a += 1.0 / (n1s - (mwl - 1.0))
+            a *= dprime[:, None]
+            eps = np.sqrt(a * two_var[:, None])
+            a *= 2.0 / 3.0
+            eps += a
+        cut = diff >= eps
+        cut &= n0s >= mwl
+        cut &= n1s >= mwl
+        return cut.any(axis=1)
 
 
 def _boundaries_one(n: int, max_buckets: int) -> Any:
@@ -227,18 +324,15 @@ def _boundaries_one(n: int, max_buckets: int) -> Any:
         counts.append(m - 1 + (received - m - 1) % 2)
         received = (received - m - 1) // 2 + 1
     counts.append(received)
-    ends = []
-    pos = 0
-    for i in range(len(counts) - 1, -1, -1):
-        size = 1 << i
-        for _ in range(counts[i]):
-            pos += size
-            ends.append(pos)
-    return np.array(ends[:-1], dtype=np.int64)
+    widths = 1 << np.arange(len(counts), dtype=np.int64)
+    ends = np.cumsum(np.repeat(widths[::-1], counts[::-1]))
+    return ends[:-1]
 
 
 def _boundaries(n: Any, max_buckets: int) -> Any:
-    """Interior bucket boundaries after ``n`` insertions (one row per ``n``; 0 = padding).
+    """Interior bucket boundaries after ``n`` insertions (one row per ``n``).
+
+    Padding slots hold 0 or repeat a boundary.
 
     Row ``i`` of the histogram receives ``r_i`` buckets of size ``2**i``; it overflows
     at ``max_buckets + 1``, merging its two oldest into one bucket of row ``i + 1``.
@@ -254,14 +348,13 @@ def _boundaries(n: Any, max_buckets: int) -> Any:
         received = np.where(over, (received - m - 1) // 2 + 1, 0)
     rows = len(counts)
     # sizes of the buckets from the oldest (top row) to the newest (row 0), padded to m
-    slots = np.arange(m)
-    sizes = np.concatenate(
-        [
-            np.where(slots[None, :] < counts[i][:, None], 1 << i, 0)
-            for i in range(rows - 1, -1, -1)
-        ],
-        axis=1,
-    )
+    per_row = np.stack(counts[::-1], axis=1)  # (k, rows), top row first
+    widths = (1 << np.arange(rows - 1, -1, -1, dtype=np.int64))[None, :, None]
+    sizes = np.where(np.arange(m)[None, None, :] < per_row[:, :, None], widths, 0)
+    sizes = sizes.reshape(per_row.shape[0], rows * m)
     ends = np.cumsum(sizes, axis=1)
+    # padding slots repeat the previous boundary (a repeated split is tested twice,
+    # harmlessly) or 0 at the start; the window's end, n, is not a split
     total = np.asarray(n, dtype=np.int64)[:, None]
-    return np.where((sizes > 0) & (ends < total), ends, 0)
+    ends[ends >= total] = 0
+    return ends

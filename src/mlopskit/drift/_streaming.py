@@ -96,7 +96,11 @@ class StreamingDetector(BaseEstimator):  # type: ignore[misc]
         """
         if not self._state_ready:
             self._start()
-        value = self._check_value(x)
+        # fast path: a Python float, finite (x - x is 0 unless x is NaN or ±inf)
+        if type(x) is float and x - x == 0.0 and self._input_kind == "real":
+            value = x
+        else:
+            value = self._check_value(x)
         if self._drift:
             self._clear()
         self._n_seen += 1
