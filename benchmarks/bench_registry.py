@@ -91,13 +91,20 @@ def bench_latency(rounds: int, per_round: int, workdir: Path) -> dict[str, Any]:
     reg.set_alias("lr", "champion", 1)
     (workdir / "mlflow").mkdir()
     worker = subprocess.Popen(
-        [str(MLFLOW_PY), str(MLFLOW_SCRIPT), "serve", str(workdir / "mlflow"), "sqlite"],
+        [
+            str(MLFLOW_PY),
+            str(MLFLOW_SCRIPT),
+            "serve",
+            str(workdir / "mlflow"),
+            "sqlite",
+        ],
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
         text=True,
     )
-    assert worker.stdin is not None and worker.stdout is not None
+    assert worker.stdin is not None
+    assert worker.stdout is not None
     version = _json_line(worker.stdout)["ready"]
 
     def mlflow(cmd: str) -> list[float]:
@@ -106,14 +113,30 @@ def bench_latency(rounds: int, per_round: int, workdir: Path) -> dict[str, Any]:
         return list(_json_line(worker.stdout))
 
     times: dict[str, list[float]] = {
-        k: [] for k in ("ours_register", "ours_load", "mlflow_register",
-                        "mlflow_create_version", "mlflow_load")
+        k: []
+        for k in (
+            "ours_register",
+            "ours_register_nogit",
+            "ours_load",
+            "mlflow_register",
+            "mlflow_create_version",
+            "mlflow_load",
+        )
     }
     for _ in range(rounds):
         for _ in range(per_round):
             start = time.perf_counter()
             reg.register("lr", model, metrics={"accuracy": 0.97})
             times["ours_register"].append(time.perf_counter() - start)
+        here = os.getcwd()
+        os.chdir(workdir)  # not a git checkout: no git subprocess for the lineage
+        try:
+            for _ in range(per_round):
+                start = time.perf_counter()
+                reg.register("lr", model, metrics={"accuracy": 0.97})
+                times["ours_register_nogit"].append(time.perf_counter() - start)
+        finally:
+            os.chdir(here)
         times["mlflow_register"] += mlflow("register")
         times["mlflow_create_version"] += mlflow("create_version")
         for _ in range(per_round):
@@ -124,8 +147,11 @@ def bench_latency(rounds: int, per_round: int, workdir: Path) -> dict[str, Any]:
         times["mlflow_load"] += mlflow("load")
     worker.stdin.close()
     worker.wait(timeout=60)
-    return {"mlflow_version": version, "medians": {k: statistics.median(v) for k, v in times.items()},
-            "n": {k: len(v) for k, v in times.items()}}
+    return {
+        "mlflow_version": version,
+        "medians": {k: statistics.median(v) for k, v in times.items()},
+        "n": {k: len(v) for k, v in times.items()},
+    }
 
 
 def _free_port() -> int:
@@ -134,13 +160,21 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def _ours_concurrent(location: dict[str, Any], processes: int, n: int, workdir: Path) -> dict[str, Any]:
+def _ours_concurrent(
+    location: dict[str, Any], processes: int, n: int, workdir: Path
+) -> dict[str, Any]:
     sync = Path(tempfile.mkdtemp(dir=workdir))
     procs = [
         subprocess.Popen(
-            [sys.executable, "-c", WORKER,
-             json.dumps({**location, "worker": w, "n": n, "sync": str(sync)})],
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+            [
+                sys.executable,
+                "-c",
+                WORKER,
+                json.dumps({**location, "worker": w, "n": n, "sync": str(sync)}),
+            ],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
         )
         for w in range(processes)
     ]
@@ -152,31 +186,58 @@ def _ours_concurrent(location: dict[str, Any], processes: int, n: int, workdir: 
     elapsed = time.perf_counter() - start
     from mlopskit.registry import ModelRegistry
 
-    stored = ModelRegistry(location["url"], **location["storage_options"]).list_versions("shared")
+    stored = ModelRegistry(
+        location["url"], **location["storage_options"]
+    ).list_versions("shared")
     return _losses(results, stored["version"].tolist(), processes * n, elapsed)
 
 
-def _losses(results: list[dict[str, Any]], stored: list[int], calls: int, elapsed: float) -> dict[str, Any]:
+def _losses(
+    results: list[dict[str, Any]], stored: list[int], calls: int, elapsed: float
+) -> dict[str, Any]:
     returned = [v for r in results for v in r["versions"]]
     errors = sum(len(r["errors"]) for r in results)
     duplicated = len(returned) - len(set(returned))
     missing = len(set(returned) - set(stored))
-    return {"calls": calls, "ok": sum(r["ok"] for r in results), "errors": errors,
-            "duplicated": duplicated, "missing": missing, "stored": len(stored),
-            "lost": errors + duplicated + missing, "seconds": elapsed,
-            "example_error": next((e for r in results for e in r["errors"]), "")}
+    return {
+        "calls": calls,
+        "ok": sum(r["ok"] for r in results),
+        "errors": errors,
+        "duplicated": duplicated,
+        "missing": missing,
+        "stored": len(stored),
+        "lost": errors + duplicated + missing,
+        "seconds": elapsed,
+        "example_error": next((e for r in results for e in r["errors"]), ""),
+    }
 
 
-def _mlflow_concurrent(backend: str, processes: int, n: int, workdir: Path) -> dict[str, Any]:
+def _mlflow_concurrent(
+    backend: str, processes: int, n: int, workdir: Path
+) -> dict[str, Any]:
     directory = Path(tempfile.mkdtemp(dir=workdir))
-    subprocess.run([str(MLFLOW_PY), str(MLFLOW_SCRIPT), "prepare", str(directory), backend],
-                   check=True, capture_output=True, text=True)
+    subprocess.run(
+        [str(MLFLOW_PY), str(MLFLOW_SCRIPT), "prepare", str(directory), backend],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
     go = directory / "go"
     procs = [
         subprocess.Popen(
-            [str(MLFLOW_PY), str(MLFLOW_SCRIPT), "concurrent", str(directory), backend,
-             str(w), str(n), str(go)],
-            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+            [
+                str(MLFLOW_PY),
+                str(MLFLOW_SCRIPT),
+                "concurrent",
+                str(directory),
+                backend,
+                str(w),
+                str(n),
+                str(go),
+            ],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            text=True,
         )
         for w in range(processes)
     ]
@@ -201,23 +262,55 @@ def _mlflow_stored_versions(directory: Path, backend: str) -> list[int]:
         "c = MlflowClient(tracking_uri=uri, registry_uri=uri);"
         "print(json.dumps([int(v.version) for v in c.search_model_versions(\"name='shared'\", max_results=10000)]))"
     )
-    out = subprocess.run([str(MLFLOW_PY), "-c", code], check=True, capture_output=True, text=True, cwd=directory)
+    out = subprocess.run(
+        [str(MLFLOW_PY), "-c", code],
+        check=True,
+        capture_output=True,
+        text=True,
+        cwd=directory,
+    )
     return list(json.loads(out.stdout.strip().splitlines()[-1]))
 
 
-def bench_concurrency(workdir: Path, shapes: list[tuple[int, int]], mlflow_shapes: list[tuple[int, int]]) -> list[dict[str, Any]]:
+def bench_concurrency(
+    workdir: Path, shapes: list[tuple[int, int]], mlflow_shapes: list[tuple[int, int]]
+) -> list[dict[str, Any]]:
     rows = []
     port = _free_port()
-    env = {**os.environ, "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
-           "AWS_DEFAULT_REGION": "us-east-1"}
-    os.environ.update({k: env[k] for k in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_DEFAULT_REGION")})
-    moto = subprocess.Popen([sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
+    env = {
+        **os.environ,
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_DEFAULT_REGION": "us-east-1",
+    }
+    os.environ.update(
+        {
+            k: env[k]
+            for k in (
+                "AWS_ACCESS_KEY_ID",
+                "AWS_SECRET_ACCESS_KEY",
+                "AWS_DEFAULT_REGION",
+            )
+        }
+    )
+    moto = subprocess.Popen(
+        [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env=env,
+    )
     try:
         import s3fs
 
-        options = {"key": "testing", "secret": "testing", "skip_instance_cache": True,
-                   "client_kwargs": {"endpoint_url": f"http://127.0.0.1:{port}", "region_name": "us-east-1"}}
+        options = {
+            "key": "testing",
+            "secret": "testing",
+            "skip_instance_cache": True,
+            "client_kwargs": {
+                "endpoint_url": f"http://127.0.0.1:{port}",
+                "region_name": "us-east-1",
+            },
+        }
         for _ in range(200):
             try:
                 socket.create_connection(("127.0.0.1", port), timeout=0.1).close()
@@ -226,22 +319,42 @@ def bench_concurrency(workdir: Path, shapes: list[tuple[int, int]], mlflow_shape
                 time.sleep(0.05)
         fs = s3fs.S3FileSystem(**options)
         for processes, n in shapes:
-            local = {"url": str(Path(tempfile.mkdtemp(dir=workdir)) / "reg"), "storage_options": {}}
-            rows.append({"system": "mlopskit", "store": "local folder", "shape": f"{processes}×{n}",
-                         **_ours_concurrent(local, processes, n, workdir)})
+            local = {
+                "url": str(Path(tempfile.mkdtemp(dir=workdir)) / "reg"),
+                "storage_options": {},
+            }
+            rows.append(
+                {
+                    "system": "mlopskit",
+                    "store": "local folder",
+                    "shape": f"{processes}×{n}",
+                    **_ours_concurrent(local, processes, n, workdir),
+                }
+            )
             bucket = f"bench-{processes}x{n}-{int(time.time())}"
             fs.call_s3("create_bucket", Bucket=bucket)
             s3 = {"url": f"s3://{bucket}/reg", "storage_options": options}
-            rows.append({"system": "mlopskit", "store": "S3 (moto server)", "shape": f"{processes}×{n}",
-                         **_ours_concurrent(s3, processes, n, workdir)})
+            rows.append(
+                {
+                    "system": "mlopskit",
+                    "store": "S3 (moto server)",
+                    "shape": f"{processes}×{n}",
+                    **_ours_concurrent(s3, processes, n, workdir),
+                }
+            )
     finally:
         moto.terminate()
         moto.wait()
     for processes, n in mlflow_shapes:
         for backend, label in (("file", "file store"), ("sqlite", "SQLite")):
-            rows.append({"system": "MLflow create_model_version", "store": label,
-                         "shape": f"{processes}×{n}",
-                         **_mlflow_concurrent(backend, processes, n, workdir)})
+            rows.append(
+                {
+                    "system": "MLflow create_model_version",
+                    "store": label,
+                    "shape": f"{processes}×{n}",
+                    **_mlflow_concurrent(backend, processes, n, workdir),
+                }
+            )
     return rows
 
 
@@ -253,32 +366,53 @@ def main() -> None:
     parser.add_argument("--skip-concurrency", action="store_true")
     args = parser.parse_args()
     if not MLFLOW_PY.exists():
-        sys.exit(f"MLflow venv missing: create it at {MLFLOW_PY.parent.parent} (see the docstring)")
+        sys.exit(
+            f"MLflow venv missing: create it at {MLFLOW_PY.parent.parent} (see the docstring)"
+        )
     workdir = Path(tempfile.mkdtemp(prefix="bench-registry-"))
     try:
         if not args.skip_latency:
             lat = bench_latency(args.rounds, args.per_round, workdir)
             m = lat["medians"]
-            print(f"\nLatency, MLflow {lat['mlflow_version']} (SQLite store) vs mlopskit (local folder); "
-                  f"{args.rounds} interleaved rounds × {args.per_round} calls, median per call\n")
+            print(
+                f"\nLatency, MLflow {lat['mlflow_version']} (SQLite store) vs mlopskit (local folder); "
+                f"{args.rounds} interleaved rounds × {args.per_round} calls, median per call\n"
+            )
             print("| operation | mlopskit | MLflow | MLflow ÷ mlopskit |")
             print("|---|---|---|---|")
-            print(f"| register (artifact + record) | {m['ours_register'] * 1e3:.1f} ms | "
-                  f"{m['mlflow_register'] * 1e3:.0f} ms (log_model + register) | "
-                  f"{m['mlflow_register'] / m['ours_register']:.0f}× |")
-            print(f"| register vs MLflow registry-only create_model_version (no artifact) | "
-                  f"{m['ours_register'] * 1e3:.1f} ms | {m['mlflow_create_version'] * 1e3:.1f} ms | "
-                  f"{m['mlflow_create_version'] / m['ours_register']:.1f}× |")
-            print(f"| load by alias | {m['ours_load'] * 1e3:.2f} ms | {m['mlflow_load'] * 1e3:.1f} ms | "
-                  f"{m['mlflow_load'] / m['ours_load']:.0f}× |")
+            print(
+                f"| register (artifact + record) | {m['ours_register'] * 1e3:.1f} ms | "
+                f"{m['mlflow_register'] * 1e3:.0f} ms (log_model + register) | "
+                f"{m['mlflow_register'] / m['ours_register']:.0f}× |"
+            )
+            print(
+                f"| register outside a git checkout (no `git status` call) | "
+                f"{m['ours_register_nogit'] * 1e3:.1f} ms | {m['mlflow_register'] * 1e3:.0f} ms | "
+                f"{m['mlflow_register'] / m['ours_register_nogit']:.0f}× |"
+            )
+            print(
+                f"| register vs MLflow registry-only create_model_version (no artifact) | "
+                f"{m['ours_register'] * 1e3:.1f} ms | {m['mlflow_create_version'] * 1e3:.1f} ms | "
+                f"{m['mlflow_create_version'] / m['ours_register']:.1f}× |"
+            )
+            print(
+                f"| load by alias | {m['ours_load'] * 1e3:.2f} ms | {m['mlflow_load'] * 1e3:.1f} ms | "
+                f"{m['mlflow_load'] / m['ours_load']:.0f}× |"
+            )
         if not args.skip_concurrency:
             rows = bench_concurrency(workdir, [(4, 25), (8, 25)], [(4, 25)])
-            print("\nConcurrency: P processes × 25 registrations of one model, released together\n")
-            print("| system | store | P×N | calls OK | errors | duplicated | missing | lost | wall s | first error |")
+            print(
+                "\nConcurrency: P processes × 25 registrations of one model, released together\n"
+            )
+            print(
+                "| system | store | P×N | calls OK | errors | duplicated | missing | lost | wall s | first error |"
+            )
             print("|---|---|---|---|---|---|---|---|---|---|")
             for r in rows:
-                print(f"| {r['system']} | {r['store']} | {r['shape']} | {r['ok']}/{r['calls']} | {r['errors']} | "
-                      f"{r['duplicated']} | {r['missing']} | **{r['lost']}** | {r['seconds']:.1f} | {r['example_error'][:90]} |")
+                print(
+                    f"| {r['system']} | {r['store']} | {r['shape']} | {r['ok']}/{r['calls']} | {r['errors']} | "
+                    f"{r['duplicated']} | {r['missing']} | **{r['lost']}** | {r['seconds']:.1f} | {r['example_error'][:90]} |"
+                )
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
 

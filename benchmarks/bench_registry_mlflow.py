@@ -90,7 +90,7 @@ def serve(directory: str, backend: str) -> None:
 
 def prepare(directory: str, backend: str) -> None:
     """Create the model and one version the concurrent workers add versions to."""
-    mlflow, model = _setup(directory, backend)
+    _mlflow, _model = _setup(directory, backend)
     from mlflow.tracking import MlflowClient
 
     client = MlflowClient()
@@ -126,4 +126,6 @@ if __name__ == "__main__":
     elif mode == "prepare":
         prepare(sys.argv[2], sys.argv[3])
     else:
-        concurrent(sys.argv[2], sys.argv[3], int(sys.argv[4]), int(sys.argv[5]), sys.argv[6])
+        concurrent(
+            sys.argv[2], sys.argv[3], int(sys.argv[4]), int(sys.argv[5]), sys.argv[6]
+        )

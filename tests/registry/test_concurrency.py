@@ -9,6 +9,7 @@ import subprocess
 import sys
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -65,11 +66,15 @@ def _check_all_versions(
     reg = ModelRegistry(location["url"], **location["storage_options"])
     frame = reg.list_versions("shared")
     assert frame["version"].tolist() == list(range(1, total + 1))
-    for worker, versions in enumerate(results):
-        for i, version in enumerate(versions):
-            row = frame.iloc[version - 1]
-            assert (row["tags.worker"], row["tags.i"]) == (str(worker), str(i))
-            assert reg.load("shared", version) == {"worker": worker, "i": i}
+    calls = [
+        (w, i, v) for w, versions in enumerate(results) for i, v in enumerate(versions)
+    ]
+    with ThreadPoolExecutor(4) as pool:  # overlaps the round trips to S3
+        loaded = list(pool.map(lambda call: reg.load("shared", call[2]), calls))
+    for (worker, i, version), model in zip(calls, loaded, strict=True):
+        row = frame.iloc[version - 1]
+        assert (row["tags.worker"], row["tags.i"]) == (str(worker), str(i))
+        assert model == {"worker": worker, "i": i}
 
 
 @pytest.mark.slow
@@ -139,9 +144,9 @@ def test_concurrent_alias_moves_are_never_lost(any_registry: ModelRegistry) -> N
     def factory() -> ModelRegistry:
         return ModelRegistry(registry.url, **registry.storage_options)
 
-    reg = _alias_race(factory, threads=4, moves=5)
+    reg = _alias_race(factory, threads=4, moves=3)
     moves = [e for e in reg.history("m").events if e.kind == "set_alias"]
-    assert len(moves) == 20  # every move recorded, none overwritten
+    assert len(moves) == 12  # every move recorded, none overwritten
     # The log is one chain: each move starts where the previous one ended.
     seqs = sorted(
         (
@@ -152,7 +157,7 @@ def test_concurrent_alias_moves_are_never_lost(any_registry: ModelRegistry) -> N
         ),
         key=lambda r: r["seq"],
     )
-    assert [r["seq"] for r in seqs] == list(range(1, 21))
+    assert [r["seq"] for r in seqs] == list(range(1, 13))
     for before, after in itertools.pairwise(seqs):
         assert after["from_version"] == before["to_version"]
     assert reg.get_version("m", alias="production").version == seqs[-1]["to_version"]

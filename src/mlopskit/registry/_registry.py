@@ -206,6 +206,12 @@ class ModelRegistry:
     def __repr__(self) -> str:
         return f"ModelRegistry({self.url!r})"
 
+    def _backoff(self, attempt: int) -> None:
+        # A remote request takes milliseconds: spread the retries over as much, so
+        # that writers who collided do not collide again in lock-step.
+        remote = self._storage.kind == "remote"
+        backoff(attempt, base=0.01 if remote else 0.001, cap=1.0 if remote else 0.1)
+
     @property
     def fs(self) -> Any:
         """The fsspec filesystem the registry lives on."""
@@ -684,7 +690,7 @@ class ModelRegistry:
                     _encode(record), "models", name, "versions", _file(number)
                 )
             except FileExistsError:  # another writer claimed it: move on
-                backoff(attempt)
+                self._backoff(attempt)
                 number += 1
                 if attempt % 4 == 0:  # far behind (a stale hint)? jump to the end
                     number = max(number, max(self._claimed(name), default=0) + 1)
@@ -732,7 +738,7 @@ class ModelRegistry:
                     _encode(event), "models", name, "aliases", alias, _file(seq)
                 )
             except FileExistsError:  # a concurrent move won: re-read and retry
-                backoff(attempt)
+                self._backoff(attempt)
                 continue
             return previous, outcomes
         raise RegistryError(  # pragma: no cover - needs ~10k lost races in a row
