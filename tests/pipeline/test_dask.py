@@ -16,12 +16,14 @@ distributed = pytest.importorskip("distributed")
 @pytest.fixture(scope="module")
 def client():
     # In-process workers (processes=False): two workers, one thread each, started
-    # once for the module (about a second), no dashboard.
+    # once for the module (about a second). The scheduler's HTTP server always
+    # starts; ":0" picks a free port, where the default 8787 may be taken by another
+    # cluster on the machine (Dask then warns "Port 8787 is already in use").
     cluster = distributed.LocalCluster(
         n_workers=2,
         threads_per_worker=1,
         processes=False,
-        dashboard_address=None,
+        dashboard_address=":0",
     )
     with cluster, distributed.Client(cluster) as c:
         yield c
@@ -107,3 +109,36 @@ def test_dask_runs_are_cached_like_local_runs(client) -> None:
     forced = pipe.run(executor=client, cache=cache, force=["total"])
     assert forced.steps["total"].status == "ran"
     assert forced.steps["total"].output_digest == first.steps["total"].output_digest
+
+
+class _StepError(Exception):
+    """Raised inside a worker process; must come back with its type and args."""
+
+
+def _source():
+    return 7
+
+
+def _fails(_source):
+    raise _StepError("bad batch", 7)
+
+
+def _double(_source):
+    return 2 * _source
+
+
+@pytest.mark.slow
+def test_worker_processes_send_back_values_and_exceptions() -> None:
+    # Two worker *processes*: steps, values and exceptions cross process boundaries.
+    cluster = distributed.LocalCluster(
+        n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0"
+    )
+    with cluster, distributed.Client(cluster) as client:
+        run = Pipeline([_source, _fails, _double]).run(executor=client)
+    assert run.outputs == {"_double": 14}
+    assert run.steps["_fails"].error_type == f"{__name__}._StepError"
+    with pytest.raises(StepFailedError) as err:
+        run.raise_for_status()
+    cause = err.value.__cause__
+    assert isinstance(cause, _StepError)
+    assert cause.args == ("bad batch", 7)
