@@ -179,3 +179,33 @@ def test_mann_whitney_judge_in_a_canary() -> None:
     )
     assert res.runs["rolled_back"].all()
     np.testing.assert_allclose(res.runs["time_to_detect_s"], 600)
+
+
+def test_sequential_test_valid_at_low_rates_and_changing_weights() -> None:
+    # A/A canary at 0.5 % errors with weights 5 → 20 → 50 % over an hour: few
+    # events early and a changing split, the hard case for the normal mixture
+    base = ModelBehavior(error_rate=0.005)
+    canary = Canary(
+        steps=(
+            {"setWeight": 5},
+            {"pause": {"duration": "15m"}},
+            {"setWeight": 20},
+            {"pause": {"duration": "15m"}},
+            {"setWeight": 50},
+            {"pause": {"duration": "30m"}},
+        )
+    )
+    res = simulate(
+        canary,
+        baseline=base,
+        candidate=base,
+        traffic=Traffic(rps=1000),
+        judge=SequentialTest(alpha=0.05),
+        n_runs=1500,
+        random_state=0,
+        tick_s=5.0,
+    )
+    rejected = float((res.runs["always_valid_p"] <= 0.05).mean())  # either direction
+    # observed ≈ 0.048 at 1-s ticks; SE 0.0056 at R=1500: allow alpha + 2 SE
+    assert rejected <= 0.05 + 0.011
+    assert res.runs["rolled_back"].mean() <= 0.05
