@@ -60,6 +60,22 @@ def test_flagger_promotion_takes_interval_times_steps(step: float, top: float) -
     )  # atol: the 1 s tick at which the canary becomes ready
 
 
+def test_flagger_step_weights_schedule() -> None:
+    res = simulate(
+        Canary(step_weights=(1, 2, 10, 80)),
+        baseline=GOOD,
+        candidate=GOOD,
+        traffic=TRAFFIC,
+        judge=None,
+        n_runs=10,
+        random_state=0,
+    )
+    np.testing.assert_allclose(res.runs["peak_share_on_candidate"], 0.80)
+    np.testing.assert_allclose(
+        res.runs["step_time_s"], 60 * 4
+    )  # interval × len(stepWeights)
+
+
 @pytest.mark.parametrize("threshold", [1, 3, 5])
 def test_flagger_rollback_takes_interval_times_threshold(threshold: int) -> None:
     res = simulate(

@@ -68,6 +68,9 @@ class Canary(Strategy):
     interval_s, threshold, step_weight, max_weight
         Flagger's ``analysis.interval`` (1m), ``threshold``, ``stepWeight`` and
         ``maxWeight`` (defaults: the values of Flagger's tutorial, 5 / 10 / 50).
+    step_weights
+        Flagger's ``stepWeights``: a non-linear schedule in percent, e.g.
+        ``(1, 2, 10, 80)``; replaces ``step_weight`` / ``max_weight``.
     traffic_routing
         ``True``: an exact traffic router (Istio, SMI …); ``False``: weights by
         replica count (Argo's basic canary).
@@ -92,6 +95,7 @@ class Canary(Strategy):
     threshold: int = 5
     step_weight: float = 10.0
     max_weight: float = 50.0
+    step_weights: tuple[float, ...] | None = None
     traffic_routing: bool = True
     analysis_starting_step: int = 0
 
@@ -101,6 +105,24 @@ class Canary(Strategy):
         check_number("threshold", self.threshold, low=1, integer=True)
         check_number("step_weight", self.step_weight, low=0, high=100, low_open=True)
         check_number("max_weight", self.max_weight, low=self.step_weight, high=100)
+        if self.step_weights is not None:
+            object.__setattr__(self, "step_weights", tuple(self.step_weights))
+            if not self.step_weights:
+                raise fail(
+                    "step_weights",
+                    (),
+                    "a non-empty tuple of percentages",
+                    "E.g. step_weights=(1, 2, 10, 80), or leave it None.",
+                )
+            for v in self.step_weights:
+                check_number("step_weights", v, low=0, high=100, low_open=True)
+            if list(self.step_weights) != sorted(self.step_weights):
+                raise fail(
+                    "step_weights",
+                    self.step_weights,
+                    "increasing",
+                    "Flagger walks the list in order; sort it.",
+                )
         check_number(
             "analysis_starting_step", self.analysis_starting_step, low=0, integer=True
         )
@@ -114,6 +136,24 @@ class Canary(Strategy):
         """Flagger mode: its built-in check, request success rate ≥ 99 % every
         ``interval``. Argo mode: none (a Rollout has no analysis unless given one)."""
         return ThresholdGate(interval_s=self.interval_s) if self.steps is None else None
+
+    def schedule(self) -> list[float]:
+        """Flagger mode's weights, as fractions: ``stepWeights`` or
+        ``stepWeight, 2·stepWeight, …`` capped at ``maxWeight``.
+
+        Examples
+        --------
+        >>> Canary(step_weight=20, max_weight=50).schedule()
+        [0.2, 0.4, 0.5]
+        >>> Canary(step_weights=(1, 10, 80)).schedule()
+        [0.01, 0.1, 0.8]
+        """
+        if self.step_weights is not None:
+            return [v / 100.0 for v in self.step_weights]
+        n = math.ceil(self.max_weight / self.step_weight - 1e-9)
+        return [
+            min(self.step_weight * (i + 1), self.max_weight) / 100.0 for i in range(n)
+        ]
 
     def canary_replicas(self, weight: float) -> int:
         """Canary pods for a weight in percent without a traffic router (Argo's rule).
@@ -187,7 +227,7 @@ class Canary(Strategy):
 
     def _run(self, eng: Engine, judge: Judge | None) -> None:
         n, rng = eng.n, eng.rng
-        first_w = self.step_weight / 100.0
+        first_w = self.schedule()[0]
         if self.steps is not None:
             ws = [v for k, v in self.parsed_steps() if k == _WEIGHT and v]
             first_w = ws[0] if ws else 1.0
@@ -220,13 +260,14 @@ class Canary(Strategy):
         started = np.zeros(n, dtype=bool)
         failed = np.zeros(n, dtype=np.int64)
         next_check = np.ceil(t_ready / dt - 1e-9) * dt + self.interval_s
-        step, top = self.step_weight / 100.0, self.max_weight / 100.0
+        schedule = np.array(self.schedule())
+        k = np.zeros(n, dtype=np.int64)  # position in the weight schedule
         t = 0.0
         while eng.live.any() and t < self.horizon_s():
             start = eng.live & ~started & (t >= t_ready - 1e-9)
             if start.any():
                 started |= start
-                w[start] = step
+                w[start] = schedule[0]
                 if an is not None:
                     an.start(start, float(t))
             counts = eng.step(
@@ -252,10 +293,11 @@ class Canary(Strategy):
             eng.step_s[good] += self.interval_s
             eng.analysis_s[bad] += self.interval_s
             failed[bad] += 1
-            done = good & (w >= top - 1e-9)
+            done = good & (k >= len(schedule) - 1)
             eng.t_full[done] = t
             eng.finish(done, t, PROMOTED)
-            w[good & ~done] = np.minimum(w[good & ~done] + step, top)
+            k[good & ~done] += 1
+            w[good & ~done] = schedule[k[good & ~done]]
             back = bad & (failed >= self.threshold)
             eng.rollback(back, t)
             eng.finish(back, t, ROLLED_BACK)
