@@ -183,10 +183,11 @@ def test_mlls_bootstrap_and_calibration_variants_agree() -> None:
             ("none", "observed-information"),
         ]
     ]
-    for (
-        res
-    ) in estimates:  # calibrated inputs: every variant is within 0.03 of the truth
-        assert np.abs(np.array(res.target_priors) - SKEWED).max() < 0.03
+    # Calibrated inputs: every variant is near the truth. With overlapping classes
+    # MLLS's standard error at n = 2,000 is ≈ 0.013 (from its own intervals), so
+    # 0.05 is about 4 standard errors.
+    for res in estimates:
+        assert np.abs(np.array(res.target_priors) - SKEWED).max() < 0.05
         assert (
             res.target_priors_low[0] < res.target_priors[0] < res.target_priors_high[0]
         )
