@@ -339,7 +339,7 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--quality-rows", type=int, default=100_000)
     parser.add_argument("--rounds", type=int, default=5)
-    parser.add_argument("--small-calls", type=int, default=100)
+    parser.add_argument("--small-calls", type=int, default=30)
     parser.add_argument(
         "--arrow", action="store_true", help="run in a venv with pyarrow"
     )

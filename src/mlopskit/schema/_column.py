@@ -203,6 +203,13 @@ class Column(BaseModel):
                 parse_bound(bound, self.dtype, self.tz, name)
         return self
 
+    def __repr_args__(self) -> Any:
+        # Only what differs from the defaults: ``Column(dtype='integer', ge=0)``.
+        for name, value in super().__repr_args__():
+            field = type(self).model_fields.get(name) if name else None
+            if field is None or value != field.default:
+                yield name, value
+
     def bounds(self) -> dict[str, Bound]:
         """The bounds that are set, by name (``ge``, ``gt``, ``le``, ``lt``)."""
         return {n: getattr(self, n) for n in _BOUNDS if getattr(self, n) is not None}

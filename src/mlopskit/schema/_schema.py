@@ -116,6 +116,12 @@ class Schema(BaseModel):
 
     # --- reading ------------------------------------------------------------------
 
+    def __repr_args__(self) -> Any:
+        for name, value in super().__repr_args__():
+            field = type(self).model_fields.get(name) if name else None
+            if field is None or name == "columns" or value != field.default:
+                yield name, value
+
     def __getitem__(self, name: str) -> Column:
         try:
             return self.columns[name]
