@@ -347,3 +347,20 @@ def test_reproduces_the_research_note_flagger_table(
     if minutes is not None:
         assert abs(r["time_to_detect_s"].mean() / 60 - minutes) < 0.5
     assert abs(r["bad_requests_served"].mean() / served - 1) < 0.06
+
+
+def test_bluegreen_inconclusive_pre_promotion_waits_for_a_human() -> None:
+    gate = ThresholdGate(max_value=0.01, failure_max=0.2, interval_s=30)
+    res = simulate(
+        BlueGreen(
+            pre_promotion_analysis=True, post_promotion_analysis=False, preview_rps=100
+        ),
+        baseline=GOOD,
+        candidate=ModelBehavior(error_rate=0.05),  # between success and failure
+        traffic=TRAFFIC,
+        judge=gate,
+        n_runs=10,
+        random_state=0,
+    )
+    assert (res.runs["human_wait_s"] > 0).all()
+    assert res.runs["bad_requests_served"].gt(0).all()  # a human promoted it

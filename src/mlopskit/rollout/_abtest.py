@@ -16,6 +16,7 @@ from scipy import stats
 
 from mlopskit.rollout._base import (
     FAIL,
+    INCONCLUSIVE,
     NO_DIFFERENCE,
     PASS,
     check_choice,
@@ -202,7 +203,7 @@ class ABTest(Strategy):
             st = an.state
             win = eng.live & (st == PASS)
             lose = eng.live & (st == FAIL)
-            flat = eng.live & (st == NO_DIFFERENCE)
+            flat = eng.live & ((st == NO_DIFFERENCE) | (st == INCONCLUSIVE))
             decision[win], decision[lose] = "candidate", "baseline"
             eng.t_full[win] = t
             eng.finish(win, t, PROMOTED)

@@ -192,6 +192,10 @@ class BlueGreen(Strategy):
                 phase[ok] = _WAIT
                 t_phase[ok] = t
                 self._enter_wait(eng, ok, human_until, t)
+                # Argo: an Inconclusive pre-promotion analysis pauses the rollout
+                paused = ok & (st == INCONCLUSIVE) & np.isnan(human_until)
+                if paused.any():
+                    human_until[paused] = t + self._human(eng.rng, int(paused.sum()))
         wait = live & (phase == _WAIT)
         auto = self.auto_promotion_seconds or 0.0
         promote = wait & np.where(
