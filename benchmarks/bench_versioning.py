@@ -175,6 +175,19 @@ def bench_frames(n: int, n_rounds: int) -> None:
         )
     del frame
     gc.collect()
+    arrow_python = HERE / ".venvs" / "arrow" / "bin" / "python"
+    if arrow_python.exists() and not os.environ.get("MLOPSKIT_BENCH_CHILD"):
+        # pandas 3 stores `str` in Arrow when pyarrow is installed; pyarrow is not a
+        # dependency of mlopskit, so that variant runs in its own virtualenv.
+        print("\n#### The same frames with pyarrow installed (Arrow-backed `str`)")
+        out = subprocess.run(
+            [str(arrow_python), __file__, "--only", "frames", "--rows", str(n)],
+            capture_output=True,
+            text=True,
+            check=True,
+            env={**os.environ, "MLOPSKIT_BENCH_CHILD": "1"},
+        ).stdout
+        print(out.replace("\n### ", "\n#### "))
 
 
 def run(cmd: list[str], cwd: Path, env: dict[str, str] | None = None) -> None:

@@ -138,41 +138,71 @@ def _is_str_array(values: np.ndarray) -> bool:
     return bool(pd.api.types.infer_dtype(values, skipna=True) in ("string", "empty"))
 
 
-def _write_str_blocks(s: Stream, blocks: Iterator[np.ndarray]) -> None:
+_StrParts = tuple[np.ndarray, np.ndarray, bytes | memoryview]
+
+
+def _str_parts(block: Any) -> _StrParts:
+    """Validity bytes, UTF-8 byte lengths and data of one block of strings."""
+    values = np.asarray(block, dtype=object)
+    n = len(values)
+    try:
+        joined = "\x00".join(values)  # TypeError: a missing value is present
+        valid = np.ones(n, dtype=np.uint8)
+    except TypeError:
+        missing = pd.isna(values)
+        values = values.copy()
+        values[missing] = ""
+        joined = "\x00".join(values)
+        valid = (~missing).astype(np.uint8)
+    data = joined.encode("utf-8", "surrogatepass")
+    if n and data.count(b"\x00") == n - 1:
+        # No value holds a NUL: the separators give every length at C speed.
+        ends = np.flatnonzero(np.frombuffer(data, dtype=np.uint8) == 0)
+        lengths = np.diff(np.concatenate(([-1], ends, [len(data)]))) - 1
+        return valid, lengths, data.replace(b"\x00", b"")
+    encoded = [v.encode("utf-8", "surrogatepass") for v in values]
+    lengths = np.fromiter(map(len, encoded), dtype=np.int64, count=n)
+    return valid, lengths, b"".join(encoded)
+
+
+def _write_str_blocks(s: Stream, blocks: Iterator[_StrParts]) -> None:
     """Strings: per block of 65,536 values, validity bytes, UTF-8 lengths, data."""
-    for block in blocks:
-        values = np.asarray(block, dtype=object)
-        n = len(values)
-        try:
-            joined = "\x00".join(values)  # TypeError: a missing value is present
-            valid = np.ones(n, dtype=np.uint8)
-        except TypeError:
-            missing = pd.isna(values)
-            values = values.copy()
-            values[missing] = ""
-            joined = "\x00".join(values)
-            valid = (~missing).astype(np.uint8)
-        data = joined.encode("utf-8", "surrogatepass")
-        if n and data.count(b"\x00") == n - 1:
-            # No value holds a NUL: the separators give every length at C speed.
-            ends = np.flatnonzero(np.frombuffer(data, dtype=np.uint8) == 0)
-            bounds = np.concatenate(([-1], ends, [len(data)]))
-            lengths = np.diff(bounds) - 1
-            data = data.replace(b"\x00", b"")
-        else:
-            encoded = [v.encode("utf-8", "surrogatepass") for v in values]
-            lengths = np.fromiter(map(len, encoded), dtype=np.int64, count=n)
-            data = b"".join(encoded)
+    for valid, lengths, data in blocks:
         s.array(valid)
         s.array(lengths.astype("<i8"))
-        s.blob(data)
+        s.blob(bytes(data) if not isinstance(data, bytes) else data)
+
+
+def _arrow_str_parts(chunked: Any, n: int) -> Iterator[_StrParts]:
+    """Blocks of an Arrow string column straight from its offsets and data buffers."""
+    for start in range(0, n, BLOCK):
+        block = chunked.slice(start, BLOCK).combine_chunks()
+        kind = str(block.type)
+        if block.null_count or kind not in ("string", "large_string"):
+            yield _str_parts(block.to_numpy(zero_copy_only=False))
+            continue
+        _, offsets_buffer, data_buffer = block.buffers()
+        width = 4 if kind == "string" else 8
+        offsets = np.frombuffer(
+            offsets_buffer,
+            dtype=np.int32 if width == 4 else np.int64,
+            count=len(block) + 1,
+            offset=block.offset * width,
+        )
+        lengths = np.diff(offsets).astype(np.int64)
+        data = (
+            memoryview(data_buffer)[int(offsets[0]) : int(offsets[-1])]
+            if len(block)
+            else b""
+        )
+        yield np.ones(len(block), dtype=np.uint8), lengths, data
 
 
 def _blocks(
     values: Any, n: int, convert: Callable[[Any], np.ndarray]
-) -> Iterator[np.ndarray]:
+) -> Iterator[_StrParts]:
     for start in range(0, n, BLOCK):
-        yield convert(values[start : start + BLOCK])
+        yield _str_parts(convert(values[start : start + BLOCK]))
 
 
 def _write_objects(s: Stream, values: np.ndarray) -> None:
@@ -267,9 +297,16 @@ def write_pandas_values(s: Stream, values: Any) -> None:
         _write_categorical(s, arr)
     elif isinstance(dtype, pd.StringDtype) or _is_arrow_string(dtype):
         s.tag("str")
-        _write_str_blocks(
-            s, _blocks(arr, len(arr), lambda b: b.to_numpy(dtype=object, na_value=None))
-        )
+        chunked = getattr(arr, "_pa_array", None)  # Arrow-backed: read its buffers
+        if chunked is not None:
+            _write_str_blocks(s, _arrow_str_parts(chunked, len(arr)))
+        else:
+            _write_str_blocks(
+                s,
+                _blocks(
+                    arr, len(arr), lambda b: b.to_numpy(dtype=object, na_value=None)
+                ),
+            )
     elif isinstance(
         arr, pd.arrays.BooleanArray | pd.arrays.IntegerArray | pd.arrays.FloatingArray
     ):
