@@ -83,6 +83,12 @@ class ValidationReport(Result):
         With ``coerce=True``: the coerced frame (cells that could not be coerced are
         null). Not serialised: ``to_json`` keeps the report, not the data.
 
+    Notes
+    -----
+    ``to_json``/``from_json`` round-trip the report; failing values that are
+    timestamps or durations come back as ISO 8601 text (the ``value`` column mixes
+    types, so JSON cannot say which text was a date).
+
     Examples
     --------
     >>> import pandas as pd
