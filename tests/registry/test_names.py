@@ -11,8 +11,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from mlopskit.errors import RegistryError
-from mlopskit.registry import ALIAS_PATTERN, MODEL_NAME_PATTERN, ModelRegistry
-from mlopskit.registry._names import check_alias, check_name, check_version
+from mlopskit.registry import ModelRegistry
+from mlopskit.registry._names import (
+    ALIAS_PATTERN,
+    MODEL_NAME_PATTERN,
+    check_alias,
+    check_name,
+    check_version,
+)
 
 BAD_NAMES = [
     "",

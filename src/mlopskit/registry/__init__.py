@@ -33,14 +33,9 @@ from mlopskit.registry._model_version import (
     ModelVersion,
     Promotion,
 )
-from mlopskit.registry._names import ALIAS_PATTERN, MODEL_NAME_PATTERN
 from mlopskit.registry._registry import ModelRegistry
-from mlopskit.registry._serializers import SERIALIZERS
 
 __all__ = [
-    "ALIAS_PATTERN",
-    "MODEL_NAME_PATTERN",
-    "SERIALIZERS",
     "AuditEvent",
     "AuditLog",
     "Gate",

@@ -636,7 +636,8 @@ class ModelRegistry:
         Parameters
         ----------
         name
-            The model's name (lower case; see :data:`MODEL_NAME_PATTERN`).
+            The model's name: lower-case letters, digits, ".", "_" and "-", at most 100
+            characters.
         model
             Any object the serializer can store.
         metrics, params, tags, description
