@@ -115,6 +115,4 @@ class BinnedDistanceDrift(BaseDriftDetector):
 
 
 def _valid(table: Table, j: int) -> Any:
-    col = table.columns[j]
-    missing = table.missing(j)
-    return col[~missing] if missing.any() else col
+    return table.valid(j)

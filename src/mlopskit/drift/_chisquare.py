@@ -136,9 +136,7 @@ class ChiSquareDrift(BaseDriftDetector):
 
 
 def _valid(table: Table, j: int) -> Any:
-    col = table.columns[j]
-    missing = table.missing(j)
-    return col[~missing] if missing.any() else col
+    return table.valid(j)
 
 
 def chi2_homogeneity(observed: Any, *, yates: bool = True) -> tuple[float, float]:
