@@ -364,3 +364,25 @@ def test_bluegreen_inconclusive_pre_promotion_waits_for_a_human() -> None:
     )
     assert (res.runs["human_wait_s"] > 0).all()
     assert res.runs["bad_requests_served"].gt(0).all()  # a human promoted it
+
+
+def test_bluegreen_preview_replicas_trade_cost_for_speed() -> None:
+    kw = {
+        "baseline": GOOD,
+        "candidate": GOOD,
+        "traffic": TRAFFIC,
+        "n_runs": 20,
+        "random_state": 0,
+    }
+    full = simulate(BlueGreen(auto_promotion_seconds=120), **kw).runs  # type: ignore[arg-type]
+    small = simulate(
+        BlueGreen(preview_replica_count=3, auto_promotion_seconds=120), **kw
+    ).runs  # type: ignore[arg-type]
+    # previewReplicaCount: fewer pods while paused, then a scale-up before the switch
+    assert small["extra_pod_seconds"].mean() < full["extra_pod_seconds"].mean()
+    assert (
+        small["time_to_full_rollout_s"].mean() > full["time_to_full_rollout_s"].mean()
+    )
+    np.testing.assert_allclose(
+        full["step_time_s"], 120 + 5
+    )  # autoPromotionSeconds + propagation

@@ -20,7 +20,7 @@ Arr = NDArray[Any]
 
 __all__ = ["BlueGreen"]
 
-_START, _PRE, _WAIT, _POST, _BACK = 0, 1, 2, 3, 4
+_START, _PRE, _WAIT, _POST, _BACK, _SCALE = 0, 1, 2, 3, 4, 5
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -103,8 +103,10 @@ class BlueGreen(Strategy):
         green = eng.candidate.startup_times(rng, (n, R))
         P = self.preview_replica_count or R
         t_green = green[:, :P].max(axis=1)
-        t_all = green.max(axis=1)  # green scaled to full size before the switch
-        eng.startup_s[:] = t_all
+        # a reduced preview stack is scaled to full size at promotion, before the switch
+        scale_dur = green[:, P:].max(axis=1) if P < R else np.zeros(n)
+        t_scaled = np.full(n, np.inf)
+        eng.startup_s[:] = t_green
         an = Analysis(judge, eng) if judge is not None else None
         phase = np.full(n, _START)
         t_phase = np.zeros(n)  # when the current phase began
@@ -114,13 +116,15 @@ class BlueGreen(Strategy):
         t = 0.0
         prop = max(self.propagation_delay_s, 1e-9)
         while eng.live.any() and t < self.horizon_s():
-            self._transitions(eng, an, phase, t_phase, t_green, t_all, human_until, t)
+            self._transitions(
+                eng, an, phase, t_phase, t_green, (scale_dur, t_scaled), human_until, t
+            )
             since = np.where(np.isnan(t_switch), 0.0, (t - t_switch) / prop)
             w = np.where(phase == _POST, np.clip(since, 0, 1), 0.0)
             w = np.where(phase == _BACK, np.clip(1 - since, 0, 1), w)
             lost = np.where(t >= t_blue_gone, 1.0 - w, 0.0)
-            green_up = np.where(phase >= _PRE, R, (green[:, :P] <= t).sum(axis=1))
-            pods = np.where(t >= t_blue_gone, R, R + np.where(phase == _START, P, R))
+            green_pods = np.where(phase <= _WAIT, P, R)
+            pods = np.where(t >= t_blue_gone, R, R + green_pods)
             mirror = np.where(
                 phase == _PRE, self.preview_rps / max(eng.traffic.rate_at(t), 1e-9), 0.0
             )
@@ -129,7 +133,7 @@ class BlueGreen(Strategy):
                 w=w,
                 ready=np.full(n, float(R)),
                 pods=pods.astype(float),
-                cand_pods=np.where(w > 0, green_up, 0).astype(float),
+                cand_pods=np.where(w > 0, float(R), 0.0),
                 mirror=mirror,
                 historical=phase == _POST,
                 lost=lost,
@@ -154,12 +158,13 @@ class BlueGreen(Strategy):
         phase: Arr,
         t_phase: Arr,
         t_green: Arr,
-        t_all: Arr,
+        scaling: tuple[Arr, Arr],
         human_until: Arr,
         t: float,
     ) -> None:
         live = eng.live
-        ready = live & (phase == _START) & (t >= np.maximum(t_green, t_all) - 1e-9)
+        scale_dur, t_scaled = scaling
+        ready = live & (phase == _START) & (t >= t_green - 1e-9)
         if ready.any():
             pre = ready & (an is not None) & self.pre_promotion_analysis
             phase[pre] = _PRE
@@ -202,11 +207,16 @@ class BlueGreen(Strategy):
             np.isnan(human_until), t - t_phase >= auto - 1e-9, t >= human_until - 1e-9
         )
         if promote.any():
-            phase[promote] = _POST
-            t_phase[promote] = t
             human_until[promote] = np.nan
+            phase[promote] = _SCALE
+            t_scaled[promote] = t + scale_dur[promote]
+            eng.startup_s[promote] += scale_dur[promote]
+        switch = live & (phase == _SCALE) & (t >= t_scaled - 1e-9)
+        if switch.any():
+            phase[switch] = _POST
+            t_phase[switch] = t
             if an is not None and self.post_promotion_analysis:
-                an.start(promote, t)
+                an.start(switch, t)
 
     def _enter_wait(self, eng: Engine, mask: Arr, human_until: Arr, t: float) -> None:
         if not self.auto_promotion_enabled and mask.any():
