@@ -142,7 +142,8 @@ def _domain(
         if pattern is not None and len(distinct) > len(strings):
             # Learnt from a sample of the distinct values: keep it only if all match.
             match = re.compile(pattern).fullmatch
-            if not all(match(str(v)) for v in distinct[len(strings) :]):
+            rest = distinct[len(strings) :]
+            if not all(match(v if type(v) is str else str(v)) for v in rest):
                 pattern = None
         if pattern is not None:
             fields["regex"] = pattern

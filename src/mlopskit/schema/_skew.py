@@ -25,6 +25,7 @@ __all__ = ["DEFAULT_THRESHOLDS", "compute_reference", "skew_distance"]
 #: Default skew thresholds per metric (tune them per column in the schema).
 DEFAULT_THRESHOLDS = {"jensen_shannon": 0.1, "linf": 0.1}
 _NUMERIC = ("integer", "float", "datetime", "timedelta")
+_EDGE_SAMPLE = 200_000
 
 
 def _numbers(series: pd.Series, dtype: LogicalDtype) -> np.ndarray:
@@ -64,6 +65,9 @@ def compute_reference(
             return None
         inner = np.linspace(0.0, 1.0, n_bins + 1)[1:-1]
         finite = numbers[np.isfinite(numbers)]
+        # Decile edges need no more than ~200k evenly spaced values to be exact to
+        # well under a bin's width; the frequencies below use every value.
+        finite = finite[:: max(1, len(finite) // _EDGE_SAMPLE)]
         cuts = np.quantile(finite, inner, method="linear") if len(finite) else inner[:0]
         edges = np.unique(cuts)
         counts = _histogram(numbers, edges)
@@ -92,8 +96,15 @@ def compute_reference(
 
 
 def _histogram(numbers: np.ndarray, edges: np.ndarray) -> np.ndarray:
-    bins = np.searchsorted(edges, numbers, side="right")
-    return np.bincount(bins, minlength=len(edges) + 1).astype(float)
+    """Counts per bin; bin ``j`` holds values with exactly ``j`` edges <= them.
+
+    One vectorised comparison per edge: several times faster than a binary search
+    per value (``searchsorted``) for the ~10 edges used here.
+    """
+    at_least = [len(numbers)]
+    at_least += [int(np.count_nonzero(numbers >= edge)) for edge in edges]
+    at_least.append(0)
+    return -np.diff(np.asarray(at_least, dtype=float))
 
 
 def _jensen_shannon(p: np.ndarray, q: np.ndarray) -> float:
@@ -124,14 +135,14 @@ def skew_distance(
             return float("nan")
         counts = _histogram(numbers, np.asarray(stats.edges, dtype=float))
         return _jensen_shannon(np.asarray(stats.frequencies), counts / counts.sum())
-    counts_by_value = series.value_counts(dropna=True)
-    n = int(counts_by_value.sum())
+    n = int(series.count())
     if n == 0:
         return float("nan")
+    # Count only the reference's values (a hash lookup per row), not every distinct
+    # value of a possibly high-cardinality batch.
+    hits = series[series.isin(list(stats.values)).to_numpy(dtype=bool, na_value=False)]
     lookup: dict[Any, int] = {}
-    for value, count in zip(
-        counts_by_value.index, counts_by_value.to_numpy(), strict=True
-    ):
+    for value, count in hits.value_counts(dropna=True).items():
         key = to_json_scalar(value)
         lookup[key] = lookup.get(key, 0) + int(count)
     batch = np.array([lookup.get(v, 0) / n for v in stats.values])
