@@ -19,11 +19,20 @@ Examples
 True
 """
 
-from mlopskit.versioning._datasets import DatasetVersion, snapshot
-from mlopskit.versioning._diff import DatasetDiff, diff_datasets
-from mlopskit.versioning._fingerprint import fingerprint
-from mlopskit.versioning._paths import hash_path
-from mlopskit.versioning._store import ContentStore, GcReport, VerifyReport
+from __future__ import annotations
+
+import importlib
+import typing
+from typing import Any
+
+if (
+    typing.TYPE_CHECKING
+):  # the names are imported lazily, on first use (see __getattr__)
+    from mlopskit.versioning._datasets import DatasetVersion, snapshot
+    from mlopskit.versioning._diff import DatasetDiff, diff_datasets
+    from mlopskit.versioning._fingerprint import fingerprint
+    from mlopskit.versioning._paths import hash_path
+    from mlopskit.versioning._store import ContentStore, GcReport, VerifyReport
 
 __all__ = [
     "ContentStore",
@@ -36,3 +45,30 @@ __all__ = [
     "hash_path",
     "snapshot",
 ]
+
+# Where each public name lives. Importing them lazily keeps `mlopskit hash` free of
+# pandas: hashing a file needs only blake3 and fsspec.
+_HOMES = {
+    "ContentStore": "_store",
+    "DatasetDiff": "_diff",
+    "DatasetVersion": "_datasets",
+    "GcReport": "_store",
+    "VerifyReport": "_store",
+    "diff_datasets": "_diff",
+    "fingerprint": "_fingerprint",
+    "hash_path": "_paths",
+    "snapshot": "_datasets",
+}
+
+
+def __getattr__(name: str) -> Any:
+    home = _HOMES.get(name)
+    if home is None:
+        raise AttributeError(f"module 'mlopskit.versioning' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"mlopskit.versioning.{home}"), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})
