@@ -77,3 +77,15 @@ def test_repr_and_html_are_bounded() -> None:
 def test_bad_frame_payload_is_refused() -> None:
     with pytest.raises(ValidationError, match="Expected a pandas DataFrame"):
         Example(name="x", score=1.0, table=[1, 2, 3])  # type: ignore[arg-type]
+
+
+def test_floats_round_trip_bit_for_bit() -> None:
+    import numpy as np
+
+    values = np.random.default_rng(0).normal(size=200) * 10.0 ** np.arange(-100, 100)
+    frame = pd.DataFrame({"x": values, "y": values.astype("float32")})
+    back = Example.from_json(Example(name="x", score=0.1, table=frame).to_json()).table
+    assert back is not None
+    assert back["x"].to_numpy().tobytes() == values.tobytes()
+    assert back["y"].dtype == "float32"
+    assert back["y"].to_numpy().tobytes() == values.astype("float32").tobytes()

@@ -48,20 +48,36 @@ def frame_to_json(frame: pd.DataFrame) -> dict[str, Any]:
     >>> enc["dtypes"]
     ['float64']
     """
-    frame = frame.copy()
     dtypes = [str(t) for t in frame.dtypes]
-    index_dtype = str(frame.index.dtype)
-    for col, dtype in zip(frame.columns, frame.dtypes, strict=False):
-        if pd.api.types.is_datetime64_any_dtype(dtype):
-            frame[col] = frame[col].astype("string")  # ISO text keeps the time zone
-    payload = json.loads(frame.to_json(orient="split", date_format="iso"))
+    columns = []
+    for _, values in frame.items():
+        if pd.api.types.is_datetime64_any_dtype(values.dtype):
+            values = values.astype("string")  # ISO text keeps the time zone
+        columns.append([_native(v) for v in values.astype(object)])
+    index = frame.index
+    if pd.api.types.is_datetime64_any_dtype(index.dtype):
+        index = index.astype("string")
     return {
         "columns": [str(c) for c in frame.columns],
         "dtypes": dtypes,
-        "index": payload["index"],
-        "index_dtype": index_dtype,
-        "data": payload["data"],
+        "index": [_native(v) for v in index.astype(object)],
+        "index_dtype": str(frame.index.dtype),
+        "data": [list(row) for row in zip(*columns, strict=True)] if columns else [],
     }
+
+
+def _native(value: Any) -> Any:
+    """A cell as a JSON-native Python value: floats keep every bit (pydantic writes the
+    shortest repr that reads back exactly), missing values become ``None``."""
+    if value is None or value is pd.NA or value is pd.NaT:
+        return None
+    if isinstance(value, float) and value != value:
+        return None
+    if hasattr(value, "item") and not isinstance(value, str):
+        value = value.item()
+        if isinstance(value, float) and value != value:
+            return None
+    return value
 
 
 def frame_from_json(obj: Any) -> pd.DataFrame:
