@@ -340,3 +340,34 @@ def test_an_object_rewritten_with_a_valid_header_is_refused(tmp_path: Any) -> No
     assert store.get_bytes(mv.digest) == b"not the model"  # the store alone accepts it
     with pytest.raises(IntegrityError, match="modified in the store"):
         registry.load("m", 1)
+
+
+def test_a_shared_content_store_deduplicates(tmp_path: Any) -> None:
+    from mlopskit.versioning import ContentStore
+
+    store = ContentStore(str(tmp_path / "store"))
+    a = ModelRegistry(str(tmp_path / "a"), store=store)
+    b = ModelRegistry(str(tmp_path / "b"), store=store)
+    model = _model()
+    assert a.register("m", model).digest == b.register("m", model).digest
+    assert (
+        len(list((tmp_path / "store" / "objects").rglob("*"))) == 2
+    )  # 1 folder, 1 file
+    assert not (tmp_path / "a" / "objects").exists()
+    np.testing.assert_array_equal(b.load("m").coef_, model.coef_)
+
+
+def test_lineage_from_a_real_pipeline_run(registry: ModelRegistry) -> None:
+    from mlopskit.pipeline import Pipeline
+
+    def rows() -> list[int]:
+        return [1, 2, 3]
+
+    def total(rows: list[int]) -> int:
+        return sum(rows)
+
+    run = Pipeline([rows, total], name="train").run()
+    mv = registry.register("m", run.outputs["total"], lineage=run)
+    assert mv.lineage.run_id == run.run_id
+    assert mv.lineage.datasets == dict(run.inputs)
+    assert mv.lineage.extra == {"pipeline": "train"}
