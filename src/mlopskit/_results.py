@@ -50,7 +50,8 @@ def frame_to_json(frame: pd.DataFrame) -> dict[str, Any]:
     """
     dtypes = [str(t) for t in frame.dtypes]
     columns = []
-    for _, values in frame.items():
+    for position in range(frame.shape[1]):  # by position: names may repeat
+        values = frame.iloc[:, position]
         if pd.api.types.is_datetime64_any_dtype(values.dtype):
             values = values.astype("string")  # ISO text keeps the time zone
         columns.append([_native(v) for v in values.astype(object)])
