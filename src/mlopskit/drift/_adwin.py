@@ -18,6 +18,7 @@ detectors.
 
 from __future__ import annotations
 
+import itertools
 import math
 from typing import Any
 
@@ -27,6 +28,8 @@ import numpy.typing as npt
 from mlopskit.drift._streaming import StreamingDetector, _check_number, _prefixed_cumsum
 
 __all__ = ["ADWIN"]
+
+_CHECKS_PER_CHUNK = 512
 
 
 class ADWIN(StreamingDetector):
@@ -128,13 +131,22 @@ class ADWIN(StreamingDetector):
         self._bp = np.zeros(1)
         self._map: dict[int, float] | None = {0: 0.0}
         self._arrays_stale = False
+        self._set_next_check()
 
     def _update_one(self, x: float) -> bool:
-        self._buffer.append(x)
-        n = self._n + len(self._buffer)
-        if n % self._clock or n <= self._grace:
+        buffer = self._buffer
+        buffer.append(x)
+        if self._n + len(buffer) < self._next_check:
             return False
         return self._check_one()
+
+    def _set_next_check(self) -> None:
+        """The next position (since the reset) at which ``update`` runs a check."""
+        step, n = self._clock, self._n
+        nxt = (n // step + 1) * step
+        if nxt <= self._grace:
+            nxt = (self._grace // step + 1) * step
+        self._next_check = nxt
 
     def _check_one(self) -> bool:
         """A check on the buffered values, in plain Python (``update``'s fast path).
@@ -151,21 +163,23 @@ class ADWIN(StreamingDetector):
             q += x * x
             new_p.append(p)
         n = n0 + len(buffer)
-        bounds = _boundaries_one(n, self._m).tolist()
+        bounds = _boundaries_list(n, self._m)
         if self._map is None:
             self._map = dict(zip(self._bpos.tolist(), self._bp.tolist(), strict=True))
         stored = self._map
-        pbs = [stored[b] if b <= n0 else new_p[b - n0 - 1] for b in bounds]
         nf = float(n)
         two_var = 2.0 * max((q - p * p / nf) / nf, 0.0)
         mu = p / nf
         scale = 0.99 * two_var * math.log(2.0 * math.log(nf) / self._delta) / nf
         maybe = False
-        for b, pb in zip(bounds, pbs, strict=True):
+        pbs = []
+        offset = n0 + 1
+        for b in bounds:
+            pb = stored[b] if b < offset else new_p[b - offset]
+            pbs.append(pb)
             dev = pb - b * mu
             if dev * dev > b * (n - b) * scale:
                 maybe = True
-                break
         drift = False
         if maybe:
             n_arr = np.array([nf])
@@ -181,6 +195,7 @@ class ADWIN(StreamingDetector):
                 )[0]
             )
         self._n, self._p, self._q = n, p, q
+        self._set_next_check()
         if not drift:
             positions = [0, *bounds, n]
             prefixes = [0.0, *pbs, p]
@@ -218,11 +233,16 @@ class ADWIN(StreamingDetector):
         checks = checks[checks > self._grace]
         hit = -1
         bounds = pb = None
-        if checks.size:
-            drift, bounds, pb = self._test_checks(checks, n0, p, q)
+        # prefix sums by index: the stored boundaries', then this block's
+        source = np.concatenate((self._bp, p))
+        # checks in chunks whose (checks × boundaries) arrays stay in cache
+        for start in range(0, checks.shape[0], _CHECKS_PER_CHUNK):
+            chunk = checks[start : start + _CHECKS_PER_CHUNK]
+            drift, bounds, pb = self._test_checks(chunk, n0, source, p, q)
             found = np.flatnonzero(drift)
             if found.size:
-                hit = int(checks[found[0]] - n0 - 1)
+                hit = int(chunk[found[0]] - n0 - 1)
+                break
         last = hit if hit >= 0 else size - 1
         n_new = n0 + last + 1
         if hit < 0:
@@ -238,6 +258,7 @@ class ADWIN(StreamingDetector):
             self._bpos = pos.astype(np.int64)
             self._map = None
         self._n, self._p, self._q = n_new, float(p[last]), float(q[last])
+        self._set_next_check()
         return hit
 
     def _lookup(self, pos: Any, n0: int, prefix: Any) -> Any:
@@ -251,7 +272,7 @@ class ADWIN(StreamingDetector):
         return out
 
     def _test_checks(
-        self, checks: Any, n0: int, p: Any, q: Any
+        self, checks: Any, n0: int, source: Any, p: Any, q: Any
     ) -> tuple[Any, Any, Any]:
         """For each check position, whether any bucket boundary is a significant cut.
 
@@ -264,7 +285,6 @@ class ADWIN(StreamingDetector):
             bounds = _boundaries(checks, self._m)  # (k, s), 0 where padded
         # prefix sums at the boundaries: stored ones (<= n0), else from this block
         stored = self._bp.shape[0]
-        source = np.concatenate((self._bp, p))
         index = bounds + (stored - n0 - 1)
         old = bounds <= n0
         index[old] = np.searchsorted(self._bpos, bounds[old])
@@ -313,6 +333,22 @@ class ADWIN(StreamingDetector):
         cut &= n0s >= mwl
         cut &= n1s >= mwl
         return cut.any(axis=1)
+
+
+def _boundaries_list(n: int, max_buckets: int) -> list[int]:
+    """``_boundaries_one`` as a list, in plain Python (faster for one ``n``)."""
+    m = max_buckets
+    counts = []
+    received = n
+    while received > m:
+        counts.append(m - 1 + (received - m - 1) % 2)
+        received = (received - m - 1) // 2 + 1
+    counts.append(received)
+    sizes: list[int] = []
+    for i in range(len(counts) - 1, -1, -1):
+        sizes += [1 << i] * counts[i]
+    ends = list(itertools.accumulate(sizes))
+    return ends[:-1]
 
 
 def _boundaries_one(n: int, max_buckets: int) -> Any:
