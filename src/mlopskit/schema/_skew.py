@@ -104,7 +104,7 @@ def _histogram(numbers: np.ndarray, edges: np.ndarray) -> np.ndarray:
     at_least = [len(numbers)]
     at_least += [int(np.count_nonzero(numbers >= edge)) for edge in edges]
     at_least.append(0)
-    return -np.diff(np.asarray(at_least, dtype=float))
+    return np.diff(-np.asarray(at_least, dtype=float)) + 0.0  # + 0.0: no "-0.0"
 
 
 def _jensen_shannon(p: np.ndarray, q: np.ndarray) -> float:
