@@ -232,6 +232,7 @@ def test_register_a_handler_for_your_type():
     assert fingerprint([Box(1)]) != fingerprint([Box(2)])
 
 
+@pytest.mark.slow  # imports and fits scikit-learn models: several seconds on a busy machine
 def test_sklearn_estimators_by_params_and_fitted_state():
     from sklearn.datasets import load_iris
     from sklearn.ensemble import RandomForestClassifier
