@@ -457,3 +457,11 @@ def test_multiindex_rows_and_tuple_values() -> None:
         ("unique", ("b", 1), (1, 0)),
         ("ge(0)", ("a", 2), -1),
     ]
+
+
+def test_lazy_false_stops_at_a_table_rule() -> None:
+    schema = Schema(columns={"a": Column(dtype="integer", ge=0)}, min_rows=5)
+    report = schema.validate(pd.DataFrame({"a": [-1, -2]}), lazy=False)
+    assert report.failures["check"].tolist() == ["min_rows(5)"]
+    assert not report.complete
+    assert report.to_frame().equals(report.failures)

@@ -61,6 +61,18 @@ class SchemaDiff(Result):
     backward_compatible: bool
     breaking: tuple[str, ...]
 
+    def to_frame(self) -> pd.DataFrame:
+        """The table of changes (a copy), one row per difference.
+
+        Examples
+        --------
+        >>> from mlopskit.schema import Column, Schema
+        >>> old = Schema(columns={"x": Column(dtype="float")})
+        >>> old.diff(old.with_column("x", nullable=True)).to_frame()["effect"].tolist()
+        ['loosened']
+        """
+        return self.changes.copy()
+
     def __str__(self) -> str:
         verdict = "backward compatible" if self.backward_compatible else "BREAKING"
         lines = [f"SchemaDiff: {verdict}; +{list(self.added)} -{list(self.removed)}"]

@@ -125,6 +125,19 @@ class ValidationReport(Result):
         labels = self.failures["index"]
         return pd.Index(labels[labels.notna()].unique())
 
+    def to_frame(self) -> pd.DataFrame:
+        """The failure table (a copy): one row per failing cell or rule.
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> from mlopskit.schema import Column, Schema
+        >>> s = Schema(columns={"x": Column(dtype="integer", le=1)})
+        >>> list(s.validate(pd.DataFrame({"x": [0, 5]})).to_frame().columns)
+        ['column', 'check', 'index', 'value']
+        """
+        return self.failures.copy()
+
     def raise_for_errors(self) -> ValidationReport:
         """Raise :class:`~mlopskit.errors.SchemaValidationError` if a check failed.
 
