@@ -6,14 +6,15 @@ Heavy imports happen inside the command functions, so ``mlopskit --help`` is fas
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 from typing import Any
 
-__all__ = ["configure"]
+__all__ = ["add_demo", "configure"]
 
 
 def configure(subparsers: Any) -> None:
-    """Add the ``hash`` and ``demo`` sub-commands."""
+    """Add ``hash``, and ``demo`` unless the loop block provides its own."""
     hash_parser = subparsers.add_parser(
         "hash",
         help="print the digest of a file or directory",
@@ -36,6 +37,13 @@ def configure(subparsers: Any) -> None:
     )
     hash_parser.set_defaults(handler=_hash)
 
+    if importlib.util.find_spec("mlopskit.loop._cli") is not None:
+        return  # the loop block's full `mlopskit demo` replaces this versioning demo
+    add_demo(subparsers)
+
+
+def add_demo(subparsers: Any) -> None:
+    """Add the versioning ``demo`` sub-command."""
     demo_parser = subparsers.add_parser(
         "demo",
         help="version a bundled scikit-learn dataset into a local store",
