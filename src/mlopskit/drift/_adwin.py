@@ -7,10 +7,13 @@ Because the detector resets after each drift, the window always starts at the la
 reset, and the histogram's shape after ``n`` values is a function of ``n`` alone: the
 bucket boundaries are positions in the stream computable in closed form. A bucket's
 sum is then a difference of prefix sums, so only the prefix sums at the current
-boundaries are stored (O(max_buckets · log n) memory), and every cut test of every
-check in a block of values is one array expression. ``update`` buffers values between
-checks (a drift can only be signalled every ``clock`` values) and hands them to the
-same block routine, which is why ``update`` and ``update_many`` agree exactly.
+boundaries are stored (O(max_buckets · log n) memory), and the cut tests of many checks
+are one array expression (in chunks of checks that stay in cache). A cheap necessary
+condition for a cut (a screen with a 1 % margin) rules out most checks; the exact test
+runs on the rest. ``update`` buffers values between checks (a drift can only be
+signalled every ``clock`` values) and runs the check in plain Python with the same
+arithmetic — the same prefix sums, the same screen and the same numpy exact test —
+which is why ``update`` and ``update_many`` agree exactly.
 
 What does *not* belong here: the shared driver (``_streaming.py``) and the other
 detectors.
