@@ -53,8 +53,10 @@ class StreamingDetector(BaseEstimator):  # type: ignore[misc]
     >>> import numpy as np
     >>> from mlopskit.drift import PageHinkley
     >>> det = PageHinkley()
-    >>> isinstance(det.update(0.3), StreamingDetector), det.drift_detected
+    >>> det.update(0.3) is det, det.drift_detected
     (True, False)
+    >>> [cls.__name__ for cls in type(det).__mro__][:2]
+    ['PageHinkley', 'StreamingDetector']
     """
 
     #: Whether inputs must be 0 or 1 (error indicators), or lie in [0, 1].
@@ -93,6 +95,13 @@ class StreamingDetector(BaseEstimator):  # type: ignore[misc]
         ------
         DriftInputError
             If ``x`` is NaN, infinite, not a number, or outside the detector's domain.
+
+        Examples
+        --------
+        >>> from mlopskit.drift import ADWIN
+        >>> det = ADWIN()
+        >>> det.update(0.5) is det, det.drift_detected, det.n_seen
+        (True, False, 1)
         """
         if not self._state_ready:
             self._start()
@@ -129,6 +138,14 @@ class StreamingDetector(BaseEstimator):  # type: ignore[misc]
         DriftInputError
             If ``values`` is not 1-D, or holds NaN, inf or values outside the
             detector's domain (nothing is fed in that case).
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from mlopskit.drift import PageHinkley
+        >>> stream = np.r_[np.zeros(500), np.full(200, 2.0)]
+        >>> PageHinkley().update_many(stream)
+        array([517])
         """
         if not self._state_ready:
             self._start()
@@ -154,7 +171,14 @@ class StreamingDetector(BaseEstimator):  # type: ignore[misc]
         return np.asarray(alarms, dtype=np.int64)
 
     def set_params(self: _D, **params: Any) -> _D:
-        """Set parameters (scikit-learn's); the detector restarts on its next update."""
+        """Set parameters (scikit-learn's); the detector restarts on its next update.
+
+        Examples
+        --------
+        >>> from mlopskit.drift import PageHinkley
+        >>> PageHinkley().set_params(threshold=10.0).threshold
+        10.0
+        """
         super().set_params(**params)
         self._state_ready = False
         return self
