@@ -65,6 +65,11 @@ def _check_equivalence(name: str, values: np.ndarray, cut: int) -> None:
     assert split.n_seen == looped.n_seen
     if hasattr(looped, "warning_detected"):
         assert split.warning_detected == looped.warning_detected
+    # fed by update first, then update_many (the loop's state feeds the arrays)
+    mixed = SENSITIVE[name]()
+    got = _loop(mixed, values[:cut])
+    got += [cut + a for a in mixed.update_many(values[cut:]).tolist()]
+    assert got == alarms
     tail = np.concatenate([values[-50:], values[:50]])
     assert split.update_many(tail).tolist() == _loop(looped, tail)
 
