@@ -364,6 +364,8 @@ class BaseDriftDetector(BaseEstimator):  # type: ignore[misc]
     def _check_missing(self, table: Table, what: str) -> None:
         if getattr(self, "nan_policy", "raise") == "omit":
             return
+        if table.matrix is not None and np.isfinite(table.matrix).all():
+            return  # one contiguous pass instead of one per column
         bad = {
             name: int(table.missing(j).sum())
             for j, name in enumerate(table.names)

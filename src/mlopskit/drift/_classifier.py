@@ -8,7 +8,7 @@ import numpy as np
 from scipy import stats
 from sklearn.base import clone
 from sklearn.metrics import roc_auc_score
-from sklearn.model_selection import StratifiedKFold, cross_val_predict
+from sklearn.model_selection import StratifiedKFold
 
 from mlopskit.drift._base import BaseDriftDetector, Table
 from mlopskit.drift._random import resolve_seed
@@ -125,9 +125,10 @@ class ClassifierDrift(BaseDriftDetector):
         folds = StratifiedKFold(
             n_splits=int(self.n_folds), shuffle=True, random_state=self.seed_ % 2**32
         )
-        proba = cross_val_predict(
-            self._make_estimator(), x, labels, cv=folds, method="predict_proba"
-        )[:, 1]
+        proba = np.empty(len(labels))
+        for train, test in folds.split(x, labels):
+            model = self._make_estimator().fit(x[train], labels[train])
+            proba[test] = model.predict_proba(x[test])[:, 1]
         auc = float(roc_auc_score(labels, proba))
         test = stats.mannwhitneyu(
             proba[labels == 1],

@@ -134,20 +134,29 @@ def ks_2samp_statistic(
     ref = (
         reference if isinstance(reference, SortedColumns) else SortedColumns(reference)
     )
-    # A copy, column-contiguous: each column is sorted in place below.
-    smp = np.array(np.asarray(sample, dtype=np.float64).T, order="C", copy=True)
+    smp = np.asarray(sample, dtype=np.float64)
     n1: int = ref.n_rows
-    n2: int = smp.shape[1]
+    n2: int = smp.shape[0]
 
     def one(j: int) -> float:
         a, a_start = ref.values[j], ref.group_start[j]
-        b = smp[j]
-        b.sort()
+        b = np.sort(smp[:, j])  # a sorted copy: the caller's array is not touched
         right = np.searchsorted(a, b, side="right")  # n1 * F_a(b)
         # n1 * F_a(b^-): step back over reference values tied with b.
-        prev = np.maximum(right - 1, 0)
-        tied = (right > 0) & (a[prev] == b)
-        left = np.where(tied, a_start[prev], right)
+        prev = right - 1
+        np.maximum(prev, 0, out=prev)
+        tied = a[prev] == b
+        tied &= right > 0
+        left = np.where(tied, a_start[prev], right) if tied.any() else right
+        if not (b[1:] == b[:-1]).any():
+            # No ties in the sample (continuous data): F_b(b_i) = i + 1, F_b(b_i^-) = i.
+            idx = np.arange(n2)
+            at_b = right * n2
+            at_b -= (idx + 1) * n1
+            before_b = left * n2
+            before_b -= idx * n1
+            worst = max(int(np.abs(at_b).max()), int(np.abs(before_b).max()))
+            return worst / (n1 * n2)
         last = np.ones(n2, dtype=bool)
         last[:-1] = b[1:] != b[:-1]
         first = np.ones(n2, dtype=bool)
@@ -156,10 +165,10 @@ def ks_2samp_statistic(
         at = np.abs(right[rank_last] * n2 - (rank_last + 1) * n1).max()
         rank_first = np.flatnonzero(first)  # n2 * F_b(b^-) = index of the group start
         before = np.abs(left[rank_first] * n2 - rank_first * n1).max()
-        worst: int = max(int(at), int(before))
+        worst = max(int(at), int(before))
         return worst / (n1 * n2)
 
-    return np.asarray(_map_columns(one, smp.shape[0], n_jobs), dtype=np.float64)
+    return np.asarray(_map_columns(one, smp.shape[1], n_jobs), dtype=np.float64)
 
 
 def ks_2samp_pvalue(
