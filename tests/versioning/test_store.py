@@ -190,3 +190,37 @@ def test_numpy_string_dtype_roundtrips_through_joblib(store):
     back = store.get(store.put(values))
     assert back.dtype == values.dtype
     assert back.tolist() == ["a", "bc"]
+
+
+WORKER = """
+import sys
+import numpy as np, pandas as pd
+from mlopskit.versioning import ContentStore, snapshot
+store = ContentStore(sys.argv[1])
+frame = pd.DataFrame({"a": np.arange(200_000), "s": ["x", "y"] * 100_000})
+print(store.put(frame))
+print(snapshot(frame.head(int(sys.argv[2])), store, name="d").version)
+"""
+
+
+@pytest.mark.slow
+def test_concurrent_processes_share_one_store(tmp_path):
+    import subprocess
+    import sys
+
+    url = str(tmp_path / "store")
+    workers = [
+        subprocess.Popen(
+            [sys.executable, "-c", WORKER, url, str(i + 1)],
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        for i in range(3)
+    ]
+    outputs = [w.communicate(timeout=120)[0].split() for w in workers]
+    assert all(w.returncode == 0 for w in workers)
+    assert len({out[0] for out in outputs}) == 1  # one digest for equal content
+    assert sorted(int(out[1]) for out in outputs) == [1, 2, 3]
+    store = ContentStore(url)
+    assert store.verify().ok
+    assert store.verify().checked == 4  # the shared frame, stored once, and 3 heads
