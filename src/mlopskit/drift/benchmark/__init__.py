@@ -45,6 +45,7 @@ from mlopskit.drift.benchmark._shifts import (
     ShiftContext,
     failing_loudly_shifts,
 )
+from mlopskit.drift.benchmark._standard import failing_loudly_detectors
 
 __all__ = [
     "AlibiDetectAdapter",
@@ -65,6 +66,7 @@ __all__ = [
     "Shift",
     "ShiftContext",
     "available_datasets",
+    "failing_loudly_detectors",
     "failing_loudly_shifts",
     "from_frame",
     "load_dataset",

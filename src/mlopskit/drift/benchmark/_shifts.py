@@ -126,9 +126,8 @@ class Shift:
     ) -> tuple[FloatArray, IntArray]:
         """Draw a shifted sample of ``n`` rows from the pool ``(X, y)``.
 
-        Uniform selection draws without replacement (with replacement only when
-        ``n`` exceeds the pool); weighted selection draws with replacement so that
-        the shifted proportions are exact in expectation.
+        Rows are drawn without replacement unless ``n`` exceeds the pool (see
+        ``_select``): a prior shift draws exact class proportions in expectation.
 
         Parameters
         ----------
@@ -159,12 +158,7 @@ class Shift:
         rng = _rng(random_state)
         ctx = context if context is not None else ShiftContext.from_data(arr, labels)
         w = self.weights(arr, labels, ctx, rng)
-        if w is None:
-            rows = rng.choice(arr.shape[0], size=n, replace=n > arr.shape[0])
-        else:
-            total = w.sum()
-            p = w / total if total > 0 else None
-            rows = rng.choice(arr.shape[0], size=n, replace=True, p=p)
+        rows = _select(w, labels, n, rng)
         return self.perturb(arr[rows], labels[rows], ctx, rng), labels[rows]
 
 
@@ -532,6 +526,40 @@ class Mix(Shift):
         for shift in self.shifts:
             X = shift.perturb(X, y, ctx, rng)
         return X
+
+
+def _select(
+    w: FloatArray | None, y: IntArray, n: int, rng: np.random.Generator
+) -> npt.NDArray[np.intp]:
+    """Row indices of the sample; without replacement whenever the pool allows.
+
+    Duplicated rows would flatter some detectors (a domain classifier memorises a
+    row in one fold and recognises its copy in another), so rows repeat only when
+    the pool is too small. Weights constant within each class (prior shift) are
+    sampled exactly: class counts from a multinomial, then rows uniformly within
+    each class. Other weights use numpy's weighted sampling without replacement.
+    """
+    size = y.shape[0]
+    if w is None:
+        return np.asarray(rng.choice(size, size=n, replace=n > size), dtype=np.intp)
+    total = float(w.sum())
+    if not total > 0:
+        return np.asarray(rng.choice(size, size=n, replace=n > size), dtype=np.intp)
+    classes = np.unique(y)
+    per_class = [w[y == c] for c in classes]
+    if all(np.ptp(wc) == 0 for wc in per_class):
+        mass = np.array([wc.sum() for wc in per_class]) / total
+        counts = rng.multinomial(n, mass)
+        parts = []
+        for c, k in zip(classes, counts, strict=True):
+            members = np.flatnonzero(y == c)
+            parts.append(rng.choice(members, size=k, replace=k > members.size))
+        rows = np.concatenate(parts)
+        return np.asarray(rows[rng.permutation(rows.size)], dtype=np.intp)
+    positive = int(np.count_nonzero(w))
+    return np.asarray(
+        rng.choice(size, size=n, replace=n > positive, p=w / total), dtype=np.intp
+    )
 
 
 def _subset(n: int, fraction: float, rng: np.random.Generator) -> npt.NDArray[np.intp]:
