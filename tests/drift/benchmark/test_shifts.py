@@ -100,10 +100,11 @@ def test_mean_shift_and_knockout() -> None:
 
 
 def test_covariate_resample_biases_the_feature_not_the_labels_given_x() -> None:
-    Xs, _ = CovariateResample(1.0, feature=2).sample(X, Y, 3000, random_state=6)
-    # exp(z) tilting of a standard normal shifts its mean by 1.
-    assert abs(Xs[:, 2].mean() - 1.0) < 0.1
-    assert abs(Xs[:, 0].mean()) < 0.1
+    Xs, _ = CovariateResample(1.0, feature=2).sample(X, Y, 500, random_state=6)
+    # exp(z) tilting of a standard normal shifts its mean by 1 when drawn with
+    # replacement; without replacement (1/8 of the pool) somewhat less (≈ 0.8).
+    assert 0.6 < Xs[:, 2].mean() < 1.1
+    assert abs(Xs[:, 0].mean()) < 0.15  # 3.3 SE at n = 500
 
 
 def test_label_knockout_matches_its_target_priors() -> None:
