@@ -292,3 +292,15 @@ def test_mixed_object_column_differs_from_strings():
     assert fingerprint(pd.Series(["1", "2"], dtype=object)) != fingerprint(
         pd.Series([1, "2"], dtype=object)
     )
+
+
+def test_compiled_functions_and_estimators_holding_them():
+    from sklearn.preprocessing import FunctionTransformer
+
+    assert fingerprint(np.log1p) != fingerprint(np.expm1)
+    assert fingerprint(len) == fingerprint(len)
+    log = FunctionTransformer(func=np.log1p)
+    assert fingerprint(log) == fingerprint(FunctionTransformer(func=np.log1p))
+    assert fingerprint(log) != fingerprint(FunctionTransformer(func=np.sqrt))
+    with pytest.raises(FingerprintError, match="function"):
+        fingerprint(lambda x: x)

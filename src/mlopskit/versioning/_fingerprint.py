@@ -18,6 +18,7 @@ import functools
 import pathlib
 import struct
 import sys
+import types
 import uuid
 from collections.abc import Callable
 from typing import Any
@@ -105,13 +106,13 @@ def _qualname(cls: Any) -> str:
 def _fallback(obj: Any) -> str:
     if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
         return _fields("dataclass", obj, [f.name for f in dataclasses.fields(obj)])
-    module = type(obj).__module__ or ""
-    if module.startswith("sklearn") and "sklearn.base" in sys.modules:
+    if "sklearn.base" in sys.modules:  # never import scikit-learn just to check
         from sklearn.base import BaseEstimator
 
-        if isinstance(obj, BaseEstimator):
+        if isinstance(obj, BaseEstimator):  # also estimators of other libraries
             return _estimator(obj)
-        return _reduced(obj)
+        if (type(obj).__module__ or "").startswith("sklearn."):
+            return _reduced(obj)
     raise FingerprintError(
         f"fingerprint does not support objects of type {_qualname(type(obj))}. "
         "Register a handler that returns the fingerprint of what identifies the "
@@ -285,6 +286,19 @@ def _type(obj: type) -> str:
     s = Stream()
     s.tag("type")
     s.text(_qualname(obj))
+    return s.digest()
+
+
+@fingerprint.register(np.ufunc)
+@fingerprint.register(types.BuiltinFunctionType)
+def _builtin_function(obj: Any) -> str:
+    # Compiled functions (numpy.log, len …) are named by where they live; their code
+    # cannot change without a new library version. Python functions are not covered:
+    # their identity is their source (see the pipeline block's code fingerprints).
+    s = Stream()
+    s.tag("ufunc" if isinstance(obj, np.ufunc) else "builtin-function")
+    module = getattr(obj, "__module__", None) or "numpy"
+    s.text(f"{module}.{obj.__name__}")
     return s.digest()
 
 
