@@ -224,3 +224,13 @@ def test_concurrent_processes_share_one_store(tmp_path):
     store = ContentStore(url)
     assert store.verify().ok
     assert store.verify().checked == 4  # the shared frame, stored once, and 3 heads
+
+
+def test_store_pickles_for_worker_processes(tmp_path):
+    import pickle
+
+    store = ContentStore(str(tmp_path / "store"))
+    digest = store.put([1, 2])
+    clone = pickle.loads(pickle.dumps(store))
+    assert clone.get(digest) == [1, 2]
+    assert (clone.root, clone.url) == (store.root, store.url)

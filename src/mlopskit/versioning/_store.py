@@ -453,7 +453,9 @@ class ContentStore:
     def gc(self, keep: Iterable[str]) -> GcReport:
         """Remove every object whose digest is not in ``keep``.
 
-        Objects referenced by the store's dataset versions are always kept.
+        Objects referenced by the store's dataset versions are always kept. Objects
+        that only other blocks' records point to (registry versions, the pipeline
+        cache) are removed unless their digests are in ``keep``: collect them first.
 
         Examples
         --------
