@@ -267,8 +267,9 @@ class RiverAdapter:
     Parameters
     ----------
     detector
-        A river detector instance, or its name in ``river.drift`` (imported
-        lazily; needs ``pip install river``), built with ``**kwargs``.
+        A river detector instance, or its name in ``river.drift`` such as
+        ``"ADWIN"`` or ``"binary.DDM"`` (imported lazily; needs ``pip install
+        river``), built with ``**kwargs``.
 
     Examples
     --------
@@ -291,7 +292,10 @@ class RiverAdapter:
             drift = import_optional(
                 "river.drift", extra="bench", feature="river detectors"
             )
-            return getattr(drift, self.detector)(**self.kwargs)
+            obj: Any = drift
+            for part in self.detector.split("."):  # e.g. "ADWIN" or "binary.DDM"
+                obj = getattr(obj, part)
+            return obj(**self.kwargs)
         return self.detector
 
     def update(self, x: float) -> RiverAdapter:
