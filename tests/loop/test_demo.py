@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from mlopskit.cli import main
 from mlopskit.loop._demo import demo_scenario, run_demo
 
 
@@ -31,27 +32,32 @@ def test_scenario_is_deterministic_and_tells_its_story() -> None:
 
 @pytest.mark.slow
 def test_demo_runs_the_loop_and_a_second_run_comes_from_the_cache(
-    tmp_path: Path,
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    lines: list[str] = []
     report = tmp_path / "report.html"
-    loop = run_demo(
-        str(tmp_path / "ml"), report=str(report), out=lines.append, n_runs=30
+    store = str(tmp_path / "ml")
+    assert (
+        main(["demo", "--store", store, "--report", str(report), "--n-runs", "30"]) == 0
     )
-    decisions = list(loop.history()["decision"])
-    assert decisions[0] == "bootstrapped"
-    assert decisions[3] == "quarantined"  # the corrupt export
-    assert "promoted" in decisions[4:6]  # covariate shift → retrain → promotion
-    assert decisions[1:3] == ["no-change", "no-change"]
+    lines = capsys.readouterr().out.splitlines()
     assert any(line.startswith("summary:") for line in lines)
+    assert any("quarantined" in line for line in lines)
     html = report.read_text(encoding="utf-8")
     assert "<img" in html
     assert "Model versions" in html
-    first_ran = sum(e.ran_steps for e in loop.events())
 
     second: list[str] = []
-    loop = run_demo(str(tmp_path / "ml"), report=None, out=second.append, n_runs=30)
-    session = loop.events()[len(decisions) :]
+    loop = run_demo(store, report=None, out=second.append, n_runs=30)
+    events = loop.events()
+    first, session = events[: len(events) // 2], events[len(events) // 2 :]
+    decisions = [e.decision for e in first]
+    assert decisions[0] == "bootstrapped"
+    assert decisions[1:3] == ["no-change", "no-change"]
+    assert decisions[3] == "quarantined"  # the corrupt export
+    assert "promoted" in decisions[4:6]  # covariate shift → retrain → promotion
+    first_ran = sum(e.ran_steps for e in first)
+    assert first_ran > 0
     assert [e.decision for e in session] == decisions  # same data, same decisions
     assert sum(e.ran_steps for e in session) == 0  # every step came from the cache
     assert sum(e.cached_steps for e in session) == first_ran
+    assert "0 ran" in second[-1]

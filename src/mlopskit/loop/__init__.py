@@ -5,12 +5,22 @@ monitors, promotion gates and an optional rollout simulation: ``bootstrap`` trai
 promotes the first model, ``observe`` validates each production batch, monitors it, and
 retrains and promotes when a trigger fires and every gate passes. Every decision is a
 :class:`LoopEvent` kept in the store.
+
+The names are imported on first use, so the command line can reach
+``mlopskit.loop._cli`` without importing every block.
 """
 
-from mlopskit.loop._events import Decision, LoopEvent, MonitorOutcome
-from mlopskit.loop._gates import HoldoutGate, RolloutCheck
-from mlopskit.loop._loop import ContinuousTraining
-from mlopskit.loop._monitors import Monitor, Signal
+from __future__ import annotations
+
+import importlib
+import typing
+from typing import Any
+
+if typing.TYPE_CHECKING:
+    from mlopskit.loop._events import Decision, LoopEvent, MonitorOutcome
+    from mlopskit.loop._gates import HoldoutGate, RolloutCheck
+    from mlopskit.loop._loop import ContinuousTraining
+    from mlopskit.loop._monitors import Monitor, Signal
 
 __all__ = [
     "ContinuousTraining",
@@ -22,3 +32,27 @@ __all__ = [
     "RolloutCheck",
     "Signal",
 ]
+
+_HOMES = {
+    "ContinuousTraining": "_loop",
+    "Decision": "_events",
+    "HoldoutGate": "_gates",
+    "LoopEvent": "_events",
+    "Monitor": "_monitors",
+    "MonitorOutcome": "_events",
+    "RolloutCheck": "_gates",
+    "Signal": "_monitors",
+}
+
+
+def __getattr__(name: str) -> Any:
+    home = _HOMES.get(name)
+    if home is None:
+        raise AttributeError(f"module 'mlopskit.loop' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"mlopskit.loop.{home}"), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})
