@@ -352,19 +352,9 @@ def test_bad_cache_argument() -> None:
 
 
 @pytest.mark.s3
-def test_cache_shared_on_s3(s3_endpoint) -> None:
-    # The shared ``s3_storage`` fixture passes region_name="us-east-1" to mkdir, which
-    # moto rejects as a LocationConstraint here; make the bucket without a region.
-    s3fs = pytest.importorskip("s3fs")
-    options = {
-        "key": "testing",
-        "secret": "testing",
-        "client_kwargs": {"endpoint_url": s3_endpoint},
-        "skip_instance_cache": True,
-    }
-    bucket = f"pipeline-{uuid.uuid4().hex[:12]}"
-    s3fs.S3FileSystem(**options).mkdir(bucket)
-    url = f"s3://{bucket}/cache"
+def test_cache_shared_on_s3(s3_storage) -> None:
+    options = s3_storage["storage_options"]
+    url = f"s3://{s3_storage['bucket']}/cache"
 
     def a():
         return np.arange(5)

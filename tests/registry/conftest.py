@@ -11,28 +11,9 @@ from mlopskit.registry import ModelRegistry
 
 
 @pytest.fixture
-def s3_bucket(s3_endpoint: str) -> dict[str, Any]:
-    """A fresh bucket on the session's moto server.
-
-    Created without a ``LocationConstraint``: moto 5.2 (like AWS) refuses
-    ``LocationConstraint=us-east-1``, which ``s3fs.mkdir`` sends when the client's
-    region is us-east-1.
-    """
-    import s3fs
-
-    options: dict[str, Any] = {
-        "key": "testing",
-        "secret": "testing",
-        "client_kwargs": {"endpoint_url": s3_endpoint, "region_name": "us-east-1"},
-        "skip_instance_cache": True,
-    }
-    bucket = f"mlopskit-reg-{uuid.uuid4().hex[:12]}"
-    s3fs.S3FileSystem(**options).call_s3("create_bucket", Bucket=bucket)
-    return {
-        "url": f"s3://{bucket}/registry",
-        "storage_options": options,
-        "bucket": bucket,
-    }
+def s3_bucket(s3_storage: dict[str, Any]) -> dict[str, Any]:
+    """The shared fresh bucket on the session's moto server, rooted at ``registry``."""
+    return {**s3_storage, "url": f"s3://{s3_storage['bucket']}/registry"}
 
 
 def _location(
