@@ -17,7 +17,7 @@ import pytest
 
 from mlopskit.errors import RegistryLookupError
 from mlopskit.registry import ModelRegistry
-from mlopskit.registry._storage import Storage
+from mlopskit.versioning._records import Storage
 
 from ._workers import CRASH_WORKER
 

@@ -34,9 +34,9 @@ from mlopskit.loop._events import LoopEvent, encode_event, events_frame
 from mlopskit.loop._gates import HoldoutGate, RolloutCheck
 from mlopskit.loop._monitors import FittedMonitors, as_monitors
 from mlopskit.registry import GateOutcome, ModelRegistry
-from mlopskit.registry._storage import Storage
 from mlopskit.schema import Schema
 from mlopskit.versioning import ContentStore, fingerprint, snapshot
+from mlopskit.versioning._records import Storage
 
 __all__ = ["ContinuousTraining"]
 
@@ -168,7 +168,9 @@ class ContinuousTraining:
         self.model_step = model_step
         self.metrics_step = metrics_step
         self._check_params()
-        self._events = Storage(self.store.fs, self.store.root, self.store.url)
+        self._events = Storage(
+            self.store.fs, self.store.root, self.store.url, error=LoopError
+        )
         self._state: _State | None = None
 
     def __repr__(self) -> str:

@@ -17,7 +17,7 @@ Layout below the registry's root (every file is written once, never rewritten)::
   the same state one wins and the other re-reads and retries. The records are the
   audit log: nobody's history is overwritten.
 
-What does *not* belong here: the create-only primitive (``_storage.py``), the
+What does *not* belong here: the create-only primitive (``mlopskit.versioning._records``), the
 serialisers, name validation, gates.
 """
 
@@ -54,8 +54,8 @@ from mlopskit.registry._model_version import (
 )
 from mlopskit.registry._names import check_alias, check_name, check_version
 from mlopskit.registry._serializers import dumps, loads
-from mlopskit.registry._storage import Storage, backoff
 from mlopskit.versioning import ContentStore
+from mlopskit.versioning._records import Storage, backoff
 
 __all__ = ["ModelRegistry"]
 
@@ -198,7 +198,7 @@ class ModelRegistry:
             fs, root = store.fs, store.root
         else:
             fs, root = fsspec.core.url_to_fs(url, **storage_options)
-        self._storage = Storage(fs, root, url)
+        self._storage = Storage(fs, root, url, error=RegistryError)
         self._store = store
         #: name → the number to try first on the next register (saves a listing).
         self._next_hint: dict[str, int] = {}

@@ -11,26 +11,21 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import os
 import re
-import threading
-import uuid
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
-from fsspec.implementations.local import LocalFileSystem
-from fsspec.implementations.memory import MemoryFileSystem
 from pydantic import Field
 
 from mlopskit._results import Result
 from mlopskit.errors import InvalidParameterError, StoreError
+from mlopskit.versioning._records import Storage
 
 if TYPE_CHECKING:
     from mlopskit.versioning._store import ContentStore
 
 __all__ = ["DatasetVersion", "snapshot"]
 
-_MEMORY_LOCK = threading.Lock()
 _MAX_ATTEMPTS = 1000
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
 
@@ -98,29 +93,6 @@ def _check_name(name: Any) -> str:
 
 def _directory(store: ContentStore, name: str) -> str:
     return f"{store.root}/datasets/{name}"
-
-
-def _create_exclusive(store: ContentStore, path: str, data: bytes) -> None:
-    """Create ``path`` with ``data``, whole or not at all; FileExistsError if taken."""
-    if isinstance(store.fs, LocalFileSystem):
-        # Write a private file, then hard-link it into place: link() fails if the
-        # name exists, and readers never see a half-written record.
-        tmp = f"{path.rsplit('/', 1)[0]}/.tmp-{uuid.uuid4().hex}"
-        with open(tmp, "wb") as handle:
-            handle.write(data)
-        try:
-            os.link(tmp, path)
-        finally:
-            os.remove(tmp)
-    elif isinstance(store.fs, MemoryFileSystem):
-        # memory:// checks "x" at open but commits at close; one lock closes the gap.
-        with _MEMORY_LOCK:
-            if store.fs.exists(path):
-                raise FileExistsError(path)
-            store.fs.pipe_file(path, data)
-    else:  # s3fs: one PUT with If-None-Match, whole or not at all
-        with store.fs.open(path, "xb") as handle:
-            handle.write(data)
 
 
 def _read_record(store: ContentStore, path: str) -> DatasetVersion:
@@ -200,6 +172,8 @@ def snapshot(
     digest = store.put(data)
     directory = _directory(store, name)
     store.fs.makedirs(directory, exist_ok=True)
+    records = Storage(store.fs, store.root, store.url)
+    relative = ("datasets", name)
     for _attempt in range(_MAX_ATTEMPTS):
         existing = read_versions(store, name)
         previous = existing[-1] if existing else None
@@ -218,7 +192,9 @@ def snapshot(
         )
         path = f"{directory}/{record.version:08d}.json"
         try:
-            _create_exclusive(store, path, record.to_json().encode("utf-8"))
+            records.create(
+                record.to_json().encode("utf-8"), *relative, path.rsplit("/", 1)[1]
+            )
         except FileExistsError:
             continue  # another writer took this number: re-read and take the next
         except OSError as exc:
