@@ -245,3 +245,14 @@ def test_mmd_pvalue_is_never_zero_and_is_seeded() -> None:
     first = det.detect(smp)
     assert first.p_value == pytest.approx(1 / 51)
     assert MMDDrift(n_permutations=50, random_state=0).fit(ref).detect(smp) == first
+
+
+def test_ks_matches_scipy_on_large_tied_samples() -> None:
+    # Large samples take the chunked search path; rounding makes ties straddle chunks.
+    a, b = _data(40_000, 25_000, ties=False, seed=4)
+    a, b = np.round(a, 1), np.round(b, 1)
+    frame = _features(KSDrift(method="asymp").fit(a).detect(b))
+    for j in range(a.shape[1]):
+        ref = stats.ks_2samp(a[:, j], b[:, j], method="asymp")
+        assert frame["statistic"][j] == pytest.approx(ref.statistic, abs=1e-14)
+        assert frame["p_value"][j] == pytest.approx(ref.pvalue, abs=1e-10, rel=1e-10)
