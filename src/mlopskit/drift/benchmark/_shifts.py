@@ -355,7 +355,7 @@ class CovariateResample(Shift):
     >>> rng = np.random.default_rng(0)
     >>> X = rng.normal(size=(2000, 2))
     >>> Xs, _ = CovariateResample(1.0, feature=0).sample(
-    ...     X, np.zeros(2000, dtype=int), 1000, random_state=0)
+    ...     X, np.zeros(2000, dtype=int), 300, random_state=0)
     >>> bool(Xs[:, 0].mean() > 0.5)
     True
     """
