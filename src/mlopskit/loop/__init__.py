@@ -12,9 +12,9 @@ The names are imported on first use, so the command line can reach
 
 from __future__ import annotations
 
-import importlib
 import typing
-from typing import Any
+
+from mlopskit._lazy import lazy_exports
 
 if typing.TYPE_CHECKING:
     from mlopskit.loop._events import Decision, LoopEvent, MonitorOutcome
@@ -45,14 +45,4 @@ _HOMES = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    home = _HOMES.get(name)
-    if home is None:
-        raise AttributeError(f"module 'mlopskit.loop' has no attribute {name!r}")
-    value = getattr(importlib.import_module(f"mlopskit.loop.{home}"), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted({*globals(), *__all__})
+__getattr__, __dir__ = lazy_exports(__name__, _HOMES, __all__)

@@ -11,9 +11,9 @@ processes or a Dask cluster), skips every step whose code and inputs are unchang
 
 from __future__ import annotations
 
-import importlib as _importlib
 import typing as _typing
 
+from mlopskit._lazy import lazy_exports
 from mlopskit.pipeline._code import code_fingerprint
 from mlopskit.pipeline._graph import Pipeline
 from mlopskit.pipeline._step import Step, step
@@ -41,14 +41,4 @@ _LAZY = {
 }
 
 
-def __getattr__(name: str) -> _typing.Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'mlopskit.pipeline' has no attribute {name!r}")
-    value = getattr(_importlib.import_module(module), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted({*globals(), *__all__})
+__getattr__, __dir__ = lazy_exports(__name__, _LAZY, __all__)

@@ -10,7 +10,6 @@ What does *not* belong here: anything the Python API cannot do.
 from __future__ import annotations
 
 import argparse
-import importlib.util
 from pathlib import Path
 from typing import Any
 
@@ -50,6 +49,7 @@ def configure(subparsers: Any) -> None:
 
 
 def _run(args: argparse.Namespace) -> int:
+    from mlopskit._tables import read_table
     from mlopskit.schema._schema import Schema
 
     schema_path = Path(args.schema)
@@ -60,34 +60,7 @@ def _run(args: argparse.Namespace) -> int:
             f"Cannot read the schema file {str(schema_path)!r}: {exc}."
         ) from exc
     schema = Schema.from_json(text)
-    frame = _read(Path(args.data))
+    frame = read_table(args.data, error=SchemaError)
     report = schema.validate(frame, lazy=not args.eager, coerce=args.coerce)
     print(report.to_json(indent=2) if args.json else str(report))
     return 0 if report.ok else 1
-
-
-def _read(path: Path) -> Any:
-    import pandas as pd
-
-    if not path.is_file():
-        raise SchemaError(
-            f"No data file at {str(path)!r}. Give a .csv or .parquet file."
-        )
-    suffix = path.suffix.lower()
-    try:
-        if suffix == ".csv":
-            return pd.read_csv(path)
-        if suffix in (".parquet", ".pq"):
-            if importlib.util.find_spec("pyarrow") is None:
-                raise SchemaError(
-                    "Reading Parquet needs pyarrow, which is not installed. "
-                    "Run `pip install pyarrow`, or convert the file to CSV."
-                )
-            return pd.read_parquet(path, engine="pyarrow")
-    except (ValueError, OSError) as exc:
-        if isinstance(exc, SchemaError):
-            raise
-        raise SchemaError(f"Cannot read {str(path)!r}: {exc}.") from exc
-    raise SchemaError(
-        f"Unsupported data file {path.name!r}: expected a .csv or .parquet file."
-    )

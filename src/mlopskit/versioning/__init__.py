@@ -21,9 +21,9 @@ True
 
 from __future__ import annotations
 
-import importlib
 import typing
-from typing import Any
+
+from mlopskit._lazy import lazy_exports
 
 if (
     typing.TYPE_CHECKING
@@ -61,14 +61,4 @@ _HOMES = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    home = _HOMES.get(name)
-    if home is None:
-        raise AttributeError(f"module 'mlopskit.versioning' has no attribute {name!r}")
-    value = getattr(importlib.import_module(f"mlopskit.versioning.{home}"), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted({*globals(), *__all__})
+__getattr__, __dir__ = lazy_exports(__name__, _HOMES, __all__)
