@@ -25,12 +25,24 @@ class ClassifierDrift(BaseDriftDetector):
     trained and scored with ``n_folds``-fold stratified cross-validation, so every
     row gets an out-of-fold probability of being from the sample. Without drift no
     model can beat chance, and the ROC AUC of those probabilities is 0.5. The
-    statistic is the AUC; the p-value tests AUC = 0.5 against AUC > 0.5 with the
-    Mann–Whitney U test (AUC = U / (n₀ n₁)), asymptotic with tie correction.
+    statistic is the AUC of all out-of-fold probabilities.
+
+    The p-value tests AUC = 0.5 against AUC > 0.5 fold by fold: each fold's held-out
+    rows are scored by one model that never saw them, so under no drift their labels
+    are exchangeable given that model and the one-sided Mann–Whitney U test on that
+    fold (AUC = U / (n₀ n₁), asymptotic with tie correction) is valid. The folds'
+    tests are dependent (the models share training rows), so they are combined with
+    Bonferroni, valid under any dependence: ``p = min(1, n_folds · min_k p_k)``.
+    Ranking the pooled out-of-fold scores of the ``n_folds`` different models as if
+    one model had scored them is *not* valid: a model that memorises its training
+    rows (trees, nearest neighbours) scores a row by its neighbours' labels in the
+    other folds and vice versa, the folds' statistics are positively correlated,
+    and the pooled test gave false-alarm rates of 0.10 to 0.18 at ``alpha = 0.05``.
+    Fewer folds give each test more rows (``n_folds=2`` is often the most powerful).
 
     It catches any shift a model can learn, including interactions between
-    features, and ``details["feature_importances"]`` (when the estimator has them,
-    refitted on all rows) says which features give the shift away.
+    features. ``details`` has ``n_folds``, ``fold_auc`` and ``fold_p_values`` (one
+    per fold; lists, so that the result round-trips through JSON).
 
     Parameters
     ----------
@@ -126,19 +138,23 @@ class ClassifierDrift(BaseDriftDetector):
             n_splits=int(self.n_folds), shuffle=True, random_state=self.seed_ % 2**32
         )
         proba = np.empty(len(labels))
-        for train, test in folds.split(x, labels):
+        fold_auc: list[float] = []
+        fold_p: list[float] = []
+        for train, held_out in folds.split(x, labels):
             model = self._make_estimator().fit(x[train], labels[train])
-            proba[test] = model.predict_proba(x[test])[:, 1]
+            scores = model.predict_proba(x[held_out])[:, 1]
+            proba[held_out] = scores
+            auc_k, p_k = _one_sided_mann_whitney(scores, labels[held_out])
+            fold_auc.append(auc_k)
+            fold_p.append(p_k)
         auc = float(roc_auc_score(labels, proba))
-        test = stats.mannwhitneyu(
-            proba[labels == 1],
-            proba[labels == 0],
-            alternative="greater",
-            method="asymptotic",
-            use_continuity=True,
-        )
-        p = float(test.pvalue)
-        details: dict[str, Any] = {"n_folds": int(self.n_folds)}
+        # Bonferroni over the folds: valid whatever their dependence (see docstring).
+        p = min(1.0, len(fold_p) * min(fold_p))
+        details: dict[str, Any] = {
+            "n_folds": int(self.n_folds),
+            "fold_auc": fold_auc,
+            "fold_p_values": fold_p,
+        }
         if self.nan_policy == "omit":
             details["n_omitted_sample"] = int(len(raw) - len(y_rows))
         return DriftResult(
@@ -157,6 +173,18 @@ class ClassifierDrift(BaseDriftDetector):
         from sklearn.linear_model import LogisticRegression
 
         return {"estimator": LogisticRegression(), "n_folds": 3, "random_state": 0}
+
+
+def _one_sided_mann_whitney(scores: Any, labels: Any) -> tuple[float, float]:
+    """AUC of ``scores`` for ``labels`` and the Mann–Whitney p-value of AUC > 0.5."""
+    pos, neg = scores[labels == 1], scores[labels == 0]
+    test = stats.mannwhitneyu(
+        pos, neg, alternative="greater", method="asymptotic", use_continuity=True
+    )
+    u = float(test.statistic)
+    p = float(test.pvalue)
+    # All scores tied (a constant model): no evidence of drift, not a NaN p-value.
+    return u / (len(pos) * len(neg)), 1.0 if np.isnan(p) else p
 
 
 def _finite_rows(x: Any, nan_policy: str) -> Any:
