@@ -38,7 +38,10 @@ class ClassifierDrift(BaseDriftDetector):
     rows (trees, nearest neighbours) scores a row by its neighbours' labels in the
     other folds and vice versa, the folds' statistics are positively correlated,
     and the pooled test gave false-alarm rates of 0.10 to 0.18 at ``alpha = 0.05``.
-    Fewer folds give each test more rows (``n_folds=2`` is often the most powerful).
+    Each fold's test sees only ``n / n_folds`` rows, so fewer, larger folds have more
+    power: the default is 2 folds (measured detection rates of a mild shift: 0.45
+    with 2 folds, 0.37 with 5, logistic regression, n = 200; 0.28 and 0.17 with a
+    random forest on wine, n = 50).
 
     It catches any shift a model can learn, including interactions between
     features. ``details`` has ``n_folds``, ``fold_auc`` and ``fold_p_values`` (one
@@ -52,7 +55,7 @@ class ClassifierDrift(BaseDriftDetector):
     alpha
         Significance level.
     n_folds
-        Cross-validation folds.
+        Cross-validation folds (default 2; see above).
     random_state
         Seed for the folds and the estimator (when it takes ``random_state``).
     nan_policy
@@ -72,7 +75,7 @@ class ClassifierDrift(BaseDriftDetector):
     False
     >>> result = det.detect(rng.normal(size=(500, 3)) + [0.0, 0.0, 0.5])
     >>> result.drift, round(result.statistic, 2)
-    (True, 0.66)
+    (True, 0.65)
     """
 
     _min_rows: ClassVar[int] = 2
@@ -83,7 +86,7 @@ class ClassifierDrift(BaseDriftDetector):
         *,
         estimator: Any = None,
         alpha: float = 0.05,
-        n_folds: int = 5,
+        n_folds: int = 2,
         random_state: int | np.random.Generator | None = None,
         nan_policy: Literal["raise", "omit"] = "raise",
         preprocessor: Any = None,
