@@ -239,6 +239,10 @@ def test_crash_mid_retrain_leaves_production_and_the_next_observe_carries_on(
     with pytest.raises(KeyboardInterrupt):
         observe(lp, make_data(300, shifted=True, seed=14))
     assert lp.registry.get_version("clf", alias="production").version == 1
+    monkeypatch.undo()
+    # The same object carries on from the store: the interrupted call left nothing.
+    assert [e.seq for e in lp.events()] == [1, 2]
+    assert len(lp._load_state().pending) == 1  # the clean batch only, not the lost one
     # A new process: a fresh loop object on the same storage.
     fresh = make_loop(url)
     assert [e.seq for e in fresh.events()] == [1, 2]

@@ -287,6 +287,15 @@ class ContinuousTraining:
             What was decided, and why.
         """
         state = self._load_state()
+        try:
+            return self._observe(state, batch, labels)
+        except BaseException:
+            # Interrupted before its event was written: forget what this call did in
+            # memory, so the next call rebuilds the state from the store alone.
+            self._state = None
+            raise
+
+    def _observe(self, state: _State, batch: pd.DataFrame, labels: Any) -> LoopEvent:
         features, labels = self._split(batch, labels=labels)
         base = {
             "seq": state.seq + 1,
