@@ -130,6 +130,7 @@ def _double(_source):
 @pytest.mark.slow
 def test_worker_processes_send_back_values_and_exceptions() -> None:
     # Two worker *processes*: steps, values and exceptions cross process boundaries.
+    # (The workers import this module by name: see `pythonpath` in pyproject.toml.)
     cluster = distributed.LocalCluster(
         n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0"
     )
