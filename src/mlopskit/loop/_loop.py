@@ -506,7 +506,7 @@ class ContinuousTraining:
             "rollout": rollout,
         }
         trained = (
-            f"retrained on {len(self.store.get(version.digest))} rows "
+            f"retrained on {version.rows} rows "
             f"({', '.join(base['triggers'])}); candidate v{mv.version} "
             f"scores {cand_score:.4f} vs production {prod_score:.4f} "
             f"on {len(holdout)} held-out rows"
