@@ -81,6 +81,13 @@ TARGETS: dict[str, Target] = {
     ),
 }
 
+#: Each mutant runs the block's fast tests (the slow, real-service ones are left out:
+#: they would multiply the run time by the number of mutants), stopping at a failure.
+_PYTEST_ARGS = (
+    *("-p", "no:cacheprovider", "-o", "addopts=", "--import-mode=importlib"),
+    *("-x", "-q", "-m", "not slow"),
+)
+
 _STATUS = re.compile(r"^\s*(?P<name>\S+): (?P<status>[a-z ]+)$")
 
 
@@ -102,7 +109,8 @@ def _configure(folder: Path, target: Target) -> None:
         "[mutmut]",
         "source_paths=src",
         "only_mutate=" + "\n    ".join(target.modules),
-        "pytest_add_cli_args=-p no:cacheprovider -o addopts= --import-mode=importlib -x -q",
+        # One argument a line: mutmut hands each line to pytest as one argument.
+        "pytest_add_cli_args=\n    " + "\n    ".join(_PYTEST_ARGS),
         "pytest_add_cli_args_test_selection=" + "\n    ".join(target.tests),
     ]
     (folder / "setup.cfg").write_text("\n".join(lines) + "\n", encoding="utf-8")
