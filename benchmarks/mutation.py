@@ -47,11 +47,12 @@ class Target:
 #: Decision code per block: the modules whose mistakes become wrong decisions.
 TARGETS: dict[str, Target] = {
     "registry": Target(
-        modules=(
-            "src/mlopskit/registry/_gates.py",
-            "src/mlopskit/versioning/_records.py",
-        ),
+        modules=("src/mlopskit/registry/_gates.py",),
         tests=("tests/registry",),
+    ),
+    "claims": Target(
+        modules=("src/mlopskit/versioning/_records.py",),
+        tests=("tests/registry", "tests/versioning"),
     ),
     "versioning": Target(
         modules=("src/mlopskit/versioning/_store.py",),
