@@ -127,7 +127,25 @@ class Canary(Strategy):
             "analysis_starting_step", self.analysis_starting_step, low=0, integer=True
         )
         if self.steps is not None:
+            if isinstance(self.steps, dict | str) or not hasattr(
+                self.steps, "__iter__"
+            ):
+                raise fail(
+                    "steps",
+                    self.steps,
+                    "a sequence of one-key dicts (Argo's canary.steps)",
+                    'E.g. steps=({"setWeight": 20}, {"pause": {"duration": "10m"}}).',
+                )
             object.__setattr__(self, "steps", tuple(self.steps))
+            if not self.steps:
+                raise fail(
+                    "steps",
+                    [],
+                    "a non-empty sequence of steps, or None for Flagger mode",
+                    "An Argo canary without steps behaves as a rolling update: use "
+                    "Ramped() for that, or give steps such as "
+                    '({"setWeight": 20}, {"pause": {}}).',
+                )
             self.parsed_steps()
 
     def default_judge(

@@ -14,6 +14,8 @@ from numpy.typing import NDArray
 
 from mlopskit.rollout._base import (
     FAIL,
+    METRICS,
+    PROPORTION_METRICS,
     INCONCLUSIVE,
     PASS,
     RUNNING,
@@ -91,8 +93,43 @@ class ThresholdGate(Judge):
     no_data: str = "fail"
 
     def __post_init__(self) -> None:
+        check_choice("metric", self.metric, tuple(METRICS))
+        # a proportion lies in [0, 1], a latency is positive: a bound outside the
+        # metric's range makes every measurement fail (or pass), silently
+        high = 1.0 if self.metric in PROPORTION_METRICS else None
         for name in ("max_value", "min_value", "failure_max", "failure_min"):
-            check_number(name, getattr(self, name), allow_none=True)
+            check_number(name, getattr(self, name), low=0, high=high, allow_none=True)
+        if (
+            self.max_value is not None
+            and self.min_value is not None
+            and self.min_value > self.max_value
+        ):
+            raise fail(
+                "min_value",
+                self.min_value,
+                f"at most max_value ({self.max_value})",
+                "The success range [min_value, max_value] is empty; swap them.",
+            )
+        if self.failure_max is not None and (
+            self.max_value is not None and self.failure_max < self.max_value
+        ):
+            raise fail(
+                "failure_max",
+                self.failure_max,
+                f"at least max_value ({self.max_value})",
+                "A value cannot both succeed and fail; failure_max bounds the "
+                "inconclusive band above max_value.",
+            )
+        if self.failure_min is not None and (
+            self.min_value is not None and self.failure_min > self.min_value
+        ):
+            raise fail(
+                "failure_min",
+                self.failure_min,
+                f"at most min_value ({self.min_value})",
+                "A value cannot both succeed and fail; failure_min bounds the "
+                "inconclusive band below min_value.",
+            )
         if self.max_value is None and self.min_value is None:
             raise fail(
                 "max_value",
