@@ -61,9 +61,11 @@ def test_bad_parameters_raise_rollout_errors(call: object, field: str) -> None:
     with pytest.raises(RolloutError) as info:
         call()  # type: ignore[operator]
     err = info.value
-    assert isinstance(err, MlopsKitError) and isinstance(err, ValueError)
+    assert isinstance(err, MlopsKitError)
+    assert isinstance(err, ValueError)
     assert err.field == field  # type: ignore[attr-defined]
-    assert f"`{field}`" in str(err) and "Got" in str(err)
+    assert f"`{field}`" in str(err)
+    assert "Got" in str(err)
 
 
 def test_latency_thresholds_may_exceed_one() -> None:
@@ -79,7 +81,8 @@ def test_kubernetes_fenceposts_that_round_to_zero_are_valid() -> None:
     events = ramp.timeline([30.0] * 5)
     assert (events[:, 1] + events[:, 2]).min() == 4  # one pod down at a time
     assert events[:, 3].max() == 5  # never a surge pod
-    assert events[-1, 2] == 5 and events[-1, 1] == 0
+    assert events[-1, 2] == 5
+    assert events[-1, 1] == 0
     # surge rounds up, unavailable down (GetScaledValueFromIntOrPercent)
     assert resolve_fenceposts("1%", "99%", 10) == (1, 9)
     assert resolve_fenceposts(2, 0, 10) == (2, 0)

@@ -14,10 +14,10 @@ from numpy.typing import NDArray
 
 from mlopskit.rollout._base import (
     FAIL,
-    METRICS,
-    PROPORTION_METRICS,
     INCONCLUSIVE,
+    METRICS,
     PASS,
+    PROPORTION_METRICS,
     RUNNING,
     check_choice,
     check_number,
