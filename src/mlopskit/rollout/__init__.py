@@ -30,9 +30,16 @@ from mlopskit.rollout._ramped import Ramped
 from mlopskit.rollout._recreate import Recreate
 from mlopskit.rollout._sequential import SequentialTest
 from mlopskit.rollout._shadow import Shadow
-from mlopskit.rollout._simulate import SimulationResult, compare, power_curve, simulate
+from mlopskit.rollout._simulate import (
+    SimulationResult,
+    compare,
+    power_curve,
+    simulate,
+    timeline,
+)
 from mlopskit.rollout._strategy import Strategy
 from mlopskit.rollout._threshold import ThresholdGate
+from mlopskit.rollout._timeline import Timeline
 from mlopskit.rollout._traffic import Traffic
 
 __all__ = [
@@ -52,10 +59,12 @@ __all__ = [
     "SimulationResult",
     "Strategy",
     "ThresholdGate",
+    "Timeline",
     "Traffic",
     "compare",
     "power_curve",
     "sample_size",
     "simulate",
     "simulate_delivery",
+    "timeline",
 ]

@@ -235,7 +235,17 @@ class ABTest(Strategy):
         decision: Arr,
         t: float,
     ) -> None:
+        # Flagger's scheduler (advanceCanary, fluxcd/flagger v1.44.0
+        # pkg/controller/scheduler.go): the threshold is checked at the start of a
+        # tick, before that tick's analysis, so the rollback comes one interval
+        # after the failed check that reached it
+        lose = due & eng.live & (failed >= self.threshold)
+        decision[lose] = "baseline"
+        eng.rollback(lose, t)
+        eng.finish(lose, t, ROLLED_BACK)
         mask = due & eng.live
+        if an.checks_only:
+            an.evaluate(mask, t)
         ok = (an.measure == MEASURE_OK) if an.checks_only else (an.state != FAIL)
         good, bad = mask & ok, mask & ~ok
         eng.step_s[good] += self.interval_s
@@ -246,10 +256,6 @@ class ABTest(Strategy):
         decision[win] = "candidate"
         eng.t_full[win] = t
         eng.finish(win, t, PROMOTED)
-        lose = bad & (failed >= self.threshold)
-        decision[lose] = "baseline"
-        eng.rollback(lose, t)
-        eng.finish(lose, t, ROLLED_BACK)
 
     def _effect(self, eng: Engine, metric: str) -> None:
         if metric == "error_rate" or eng.q_nc.sum() == 0:

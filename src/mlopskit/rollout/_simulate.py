@@ -21,11 +21,12 @@ from mlopskit.rollout._engine import PROMOTED, ROLLED_BACK, Engine
 from mlopskit.rollout._judge import Judge
 from mlopskit.rollout._shadow import Shadow
 from mlopskit.rollout._strategy import Strategy
+from mlopskit.rollout._timeline import TIMELINE_COLUMNS, Timeline
 from mlopskit.rollout._traffic import Traffic
 
 Arr = NDArray[Any]
 
-__all__ = ["SimulationResult", "compare", "power_curve", "simulate"]
+__all__ = ["SimulationResult", "compare", "power_curve", "simulate", "timeline"]
 
 _OUTCOMES = {
     0: "unfinished",
@@ -224,27 +225,14 @@ def simulate(
     >>> bool(res.runs["time_to_detect_s"].median() < 600)
     True
     """
-    _validate(strategy, baseline, candidate, traffic, judge, n_runs)
     if delivery is not None and delivery not in ("push", "pull"):
         raise fail(
             "delivery", delivery, "None, 'push' or 'pull'", "See simulate_delivery()."
         )
-    rng = as_generator(random_state)
-    if judge is None:
-        judge = strategy.default_judge(baseline, candidate)
-    if judge is not None:
-        judge.check_scenario(baseline, candidate, shadow=isinstance(strategy, Shadow))
-    dt = strategy.tick_s() if tick_s is None else float(tick_s)
-    check_number("tick_s", dt, low=0, low_open=True)
-    eng = Engine(
-        baseline=baseline,
-        candidate=candidate,
-        traffic=traffic,
-        replicas=strategy.replicas,
-        n_runs=n_runs,
-        rng=rng,
-        tick_s=dt,
+    eng, judge, dt = _prepare(
+        strategy, baseline, candidate, traffic, judge, n_runs, random_state, tick_s
     )
+    rng = eng.rng
     strategy._run(eng, judge)
     from mlopskit.rollout._delivery import draw_lag
 
@@ -258,6 +246,79 @@ def simulate(
         runs=runs,
         summary=summarize(runs),
     )
+
+
+def timeline(
+    strategy: Strategy,
+    *,
+    baseline: ModelBehavior,
+    candidate: ModelBehavior,
+    traffic: Traffic,
+    judge: Judge | None = None,
+    random_state: int | np.random.Generator | None = None,
+    tick_s: float | None = None,
+) -> Timeline:
+    """Simulate one replication and return its per-tick :class:`Timeline`.
+
+    The same controller as :func:`simulate` (same seed, same first run), with the
+    controller's state recorded every tick: phase, step, desired and ready pods
+    per side, the candidate's traffic share and the analysis — what
+    ``kubectl argo rollouts get rollout --watch`` or Flagger's events show.
+
+    Examples
+    --------
+    >>> from mlopskit.rollout import Canary, ModelBehavior, ThresholdGate, Traffic
+    >>> tl = timeline(Canary(replicas=10, traffic_routing=False,
+    ...                      steps=({"setWeight": 5}, {"pause": {"duration": 60}})),
+    ...               baseline=ModelBehavior(), candidate=ModelBehavior(),
+    ...               traffic=Traffic(rps=100), random_state=0)
+    >>> row = tl.to_frame().query("step == 1").iloc[0]
+    >>> int(row.ready_canary), int(row.ready_stable), round(float(row.canary_share), 3)
+    (1, 10, 0.091)
+    """
+    eng, judge, dt = _prepare(
+        strategy, baseline, candidate, traffic, judge, 1, random_state, tick_s
+    )
+    eng.record = True
+    strategy._run(eng, judge)
+    rows = pd.DataFrame(eng.rows, columns=list(TIMELINE_COLUMNS))
+    return Timeline(
+        strategy=repr(strategy),
+        judge=None if judge is None else repr(judge),
+        outcome=_OUTCOMES[int(eng.status[0])],
+        tick_s=dt,
+        rows=rows,
+    )
+
+
+def _prepare(
+    strategy: Any,
+    baseline: Any,
+    candidate: Any,
+    traffic: Any,
+    judge: Any,
+    n_runs: Any,
+    random_state: Any,
+    tick_s: Any,
+) -> tuple[Engine, Judge | None, float]:
+    _validate(strategy, baseline, candidate, traffic, judge, n_runs)
+    rng = as_generator(random_state)
+    if judge is None:
+        judge = strategy.default_judge(baseline, candidate)
+    if judge is not None:
+        judge.check_scenario(baseline, candidate, shadow=isinstance(strategy, Shadow))
+    dt = strategy.tick_s() if tick_s is None else tick_s
+    check_number("tick_s", dt, low=0, low_open=True)
+    eng = Engine(
+        baseline=baseline,
+        candidate=candidate,
+        traffic=traffic,
+        replicas=strategy.replicas,
+        n_runs=n_runs,
+        rng=rng,
+        tick_s=float(dt),
+    )
+    return eng, judge, float(dt)
 
 
 def _table(eng: Engine, lag: Arr) -> pd.DataFrame:
