@@ -25,6 +25,7 @@ from mlopskit.rollout._canary import Canary
 from mlopskit.rollout._delivery import DeliveryResult, simulate_delivery
 from mlopskit.rollout._fixed import FixedHorizonTest, sample_size
 from mlopskit.rollout._judge import Judge
+from mlopskit.rollout._kayenta import KayentaJudge, kayenta_mann_whitney
 from mlopskit.rollout._mannwhitney import MannWhitneyJudge
 from mlopskit.rollout._ramped import Ramped
 from mlopskit.rollout._recreate import Recreate
@@ -50,6 +51,7 @@ __all__ = [
     "DeliveryResult",
     "FixedHorizonTest",
     "Judge",
+    "KayentaJudge",
     "MannWhitneyJudge",
     "ModelBehavior",
     "Ramped",
@@ -62,6 +64,7 @@ __all__ = [
     "Timeline",
     "Traffic",
     "compare",
+    "kayenta_mann_whitney",
     "power_curve",
     "sample_size",
     "simulate",
