@@ -34,6 +34,7 @@ from mlopskit.rollout._shadow import Shadow
 from mlopskit.rollout._simulate import (
     SimulationResult,
     compare,
+    is_worse,
     power_curve,
     simulate,
     timeline,
@@ -64,6 +65,7 @@ __all__ = [
     "Timeline",
     "Traffic",
     "compare",
+    "is_worse",
     "kayenta_mann_whitney",
     "power_curve",
     "sample_size",
