@@ -334,3 +334,37 @@ def test_argo_promote_after_inconclusive_moves_to_the_next_step() -> None:
     )
     assert rows.loc[rows["t_s"] > resumed, "step"].max() >= 4  # past the analysis
     assert tl.outcome == "promoted"
+
+
+def test_timeline_is_a_frozen_result_that_round_trips() -> None:
+    from mlopskit.rollout import Timeline
+
+    tl = timeline(
+        Canary(steps=_STEPS),
+        baseline=GOOD,
+        candidate=GOOD,
+        traffic=TRAFFIC,
+        judge=ThresholdGate(count=2, interval_s=60),
+        random_state=0,
+    )
+    back = Timeline.from_json(tl.to_json())
+    assert back == tl
+    frame = tl.to_frame()
+    frame.loc[0, "pods"] = -1.0  # a copy: the result is not changed
+    assert tl.rows.loc[0, "pods"] != -1.0
+    with pytest.raises(Exception):  # noqa: B017, PT011 - pydantic's frozen error
+        tl.outcome = "x"  # type: ignore[misc]
+    # the first and the last row: the update starts, the rollout ends Healthy
+    assert frame["t_s"].iloc[0] == 0.0
+    assert frame["phase"].iloc[-1] == "Healthy"
+    # a Timeline replays the first run of simulate() with the same seed
+    res = simulate(
+        Canary(steps=_STEPS),
+        baseline=GOOD,
+        candidate=GOOD,
+        traffic=TRAFFIC,
+        judge=ThresholdGate(count=2, interval_s=60),
+        n_runs=1,
+        random_state=0,
+    )
+    assert res.runs["time_to_full_rollout_s"].iloc[0] == frame["t_s"].iloc[-1]

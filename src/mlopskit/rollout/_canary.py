@@ -303,6 +303,14 @@ class Canary(Strategy):
 
     # -- Flagger ---------------------------------------------------------------------
 
+    def _rollovers(self, eng: Engine, k: int) -> Arr:
+        """``k`` primary rollover durations: exact event simulations, resampled
+        from a pool of 128 when more are needed (the duration only decides at
+        which ``interval`` tick Finalising starts)."""
+        if k <= _POOL:
+            return _rollover_pool(self, eng, k)
+        return eng.rng.choice(_rollover_pool(self, eng, _POOL), size=k)
+
     def _flagger(self, eng: Engine, judge: Judge | None) -> None:
         """Flagger's ``advanceCanary``, one call per ``interval`` (fluxcd/flagger
         v1.44.0, ``pkg/controller/scheduler.go``).
@@ -322,13 +330,7 @@ class Canary(Strategy):
         t_ready = eng.candidate.startup_times(rng, (n, R)).max(axis=1)
         # after Promote the primary rolls over to the candidate's spec (a
         # Kubernetes rolling update with the 25 %/25 % defaults)
-        roll = Ramped(replicas=R)
-        rollover = np.array(
-            [
-                roll.timeline(eng.candidate.startup_times(rng, (R,)))[-1, 0]
-                for _ in range(n)
-            ]
-        )
+        rollover = np.full(n, np.nan)  # drawn when a run starts Promoting
         an = None
         if judge is not None:
             gate = isinstance(judge, ThresholdGate)
@@ -370,13 +372,14 @@ class Canary(Strategy):
             canary_up = (
                 (phase >= _PROGRESSING) & (t >= t_ready - 1e-9) & (phase < _FINALISING)
             )
-            eng.note(
-                set_weight=100 * share,
-                desired_stable=np.where(on_primary, 0.0, R),
-                desired_canary=np.where(phase == _INITIALIZING, 0.0, R),
-                ready_stable=np.where(on_primary, 0.0, R),
-                ready_canary=np.where(canary_up | on_primary, R, 0.0),
-            )
+            if eng.record:
+                eng.note(
+                    set_weight=100 * share,
+                    desired_stable=np.where(on_primary, 0.0, R),
+                    desired_canary=np.where(phase == _INITIALIZING, 0.0, R),
+                    ready_stable=np.where(on_primary, 0.0, R),
+                    ready_canary=np.where(canary_up | on_primary, R, 0.0),
+                )
             counts = eng.step(
                 t,
                 w=share,
@@ -411,7 +414,8 @@ class Canary(Strategy):
         live = eng.live
         fin = live & (phase == _FINALISING)
         eng.finish(fin, t, PROMOTED)
-        prom = live & (phase == _PROMOTING) & (t >= t_promote + rollover - 1e-9)
+        prom = live & (phase == _PROMOTING)
+        prom &= t >= t_promote + np.nan_to_num(rollover, nan=np.inf) - 1e-9
         phase[prom] = _FINALISING
         eng.t_full[prom] = t
         w[prom] = 0.0
@@ -436,12 +440,28 @@ class Canary(Strategy):
         promote = good & (w >= top - 1e-9)
         phase[promote] = _PROMOTING
         t_promote[promote] = t
+        if promote.any():  # the primary rolls over (Kubernetes 25 %/25 % defaults)
+            rollover[promote] = self._rollovers(eng, int(promote.sum()))
         if an is not None and not an.checks_only and first.any():
             an.start(first, t)  # a statistical judge watches from the first weight
         advance = first | (good & ~promote)
         w[advance] = schedule[np.minimum(k[advance], len(schedule) - 1)]
         k[advance] += 1
         phase[live & (phase == _INITIALIZING)] = _PROGRESSING
+
+
+def _rollover_pool(canary: Canary, eng: Engine, k: int) -> Arr:
+    """Durations of ``k`` rolling updates of the primary, each event-simulated
+    with :meth:`Ramped.timeline` on fresh start-up draws."""
+    roll = Ramped(replicas=canary.replicas)
+    return np.array(
+        [
+            roll.timeline(eng.candidate.startup_times(eng.rng, (canary.replicas,)))[
+                -1, 0
+            ]
+            for _ in range(k)
+        ]
+    )
 
 
 def argo_basic_counts(replicas: int, weight: float, max_surge: int) -> tuple[int, int]:
@@ -527,30 +547,43 @@ class _ArgoCanary:
         self.human = np.zeros(n, dtype=bool)
         self.applied_w = np.zeros(n)  # traffic router weight
         self.bg_started = np.zeros(n, dtype=bool)
+        self._dirty = True
+        self._quiet_until = 0.0
+        self._last_ready = np.full(n, -1.0)
         eng.phase_names = _ARGO_PHASES
 
     def run(self) -> None:
         eng, dt = self.eng, self.eng.dt
         t = 0.0
+        cache: tuple[Arr, Arr, Arr] | None = None
         while eng.live.any() and t < self.c.horizon_s():
-            ready_c = self._scale(t)
-            self._advance(t, ready_c)
-            self._start_background(t)
-            w, cand = self._traffic(ready_c)
-            paused = ~np.isnan(self.wait_until)
-            eng.phase[:] = np.where(
-                paused,
-                np.where(self.inc_pause, _A_INCONCLUSIVE, _A_PAUSED),
-                _A_PROGRESSING,
-            )
-            eng.note(
-                step=self.idx,
-                set_weight=100 * self.weight_at[np.minimum(self.idx, len(self.steps))],
-                desired_canary=self.want_c[np.minimum(self.idx, len(self.steps))],
-                desired_stable=self.want_s[np.minimum(self.idx, len(self.steps))],
-                ready_canary=ready_c,
-                ready_stable=self.spec_s,
-            )
+            # the controller only acts when something can have changed: a pod
+            # became ready, a pause ended, a step moved or an analysis decided
+            if cache is None or self._dirty or t >= self._quiet_until - 1e-9:
+                self._dirty = False
+                ready_c = self._scale(t)
+                self._advance(t, ready_c)
+                self._start_background(t)
+                w, cand = self._traffic(ready_c)
+                paused = ~np.isnan(self.wait_until)
+                eng.phase[:] = np.where(
+                    paused,
+                    np.where(self.inc_pause, _A_INCONCLUSIVE, _A_PAUSED),
+                    _A_PROGRESSING,
+                )
+                self._quiet_until = self._next_event(t)
+                cache = (ready_c, w.copy(), cand)
+            ready_c, w, cand = cache
+            if eng.record:
+                at = np.minimum(self.idx, len(self.steps))
+                eng.note(
+                    step=self.idx,
+                    set_weight=100 * self.weight_at[at],
+                    desired_canary=self.want_c[at],
+                    desired_stable=self.want_s[at],
+                    ready_canary=ready_c,
+                    ready_stable=self.spec_s,
+                )
             counts = eng.step(
                 t,
                 w=w,
@@ -578,6 +611,18 @@ class _ArgoCanary:
             end - eng.startup_s - eng.analysis_s - eng.human_s, 0.0
         )
 
+    def _next_event(self, t: float) -> float:
+        """The earliest time a pod becomes ready or a pause ends, after ``t``."""
+        ready_at = self.created + self.startup
+        pending = ready_at[ready_at > t + 1e-9]
+        waits = self.wait_until[~np.isnan(self.wait_until)]
+        waits = waits[waits > t + 1e-9]
+        nxt = min(
+            float(pending.min()) if pending.size else np.inf,
+            float(waits.min()) if waits.size else np.inf,
+        )
+        return nxt
+
     # -- pods ------------------------------------------------------------------------
 
     def _scale(self, t: float) -> Arr:
@@ -603,6 +648,14 @@ class _ArgoCanary:
         spare = np.maximum(ready_c + self.spec_s - self.min_avail, 0.0)
         down_s = np.minimum(np.maximum(self.spec_s - want_s, 0.0), spare) * live
         self.spec_s -= down_s
+        if (
+            up_s.any()
+            or up_c.any()
+            or down_s.any()
+            or (ready_c != self._last_ready).any()
+        ):
+            self._dirty = True
+        self._last_ready = ready_c
         return ready_c
 
     def _traffic(self, ready_c: Arr) -> tuple[Arr, Arr]:
@@ -619,6 +672,7 @@ class _ArgoCanary:
         eng, n_steps = self.eng, len(self.steps)
         ended = ~np.isnan(self.wait_until) & (t >= self.wait_until - 1e-9)
         if ended.any():  # a timed pause elapsed, or a human promoted
+            self._dirty = True
             self.idx[ended] += 1
             np.minimum(self.idx, n_steps, out=self.idx)
             self.wait_until[ended] = np.nan
@@ -664,8 +718,11 @@ class _ArgoCanary:
                     if fresh.any():
                         self.an.start(fresh, t)
             self.idx[moved] += 1
+            if pause.any() or inl.any() or done.any():
+                self._dirty = True
             if not moved.any():
                 return
+            self._dirty = True
 
     def _start_background(self, t: float) -> None:
         if not self.background or self.an is None:
@@ -679,14 +736,16 @@ class _ArgoCanary:
         if go.any():
             self.an.start(go, t)
             self.bg_started |= go
+            self._dirty = True
 
     def _verdicts(self, t: float) -> None:
         an, eng = self.an, self.eng
         assert an is not None
         st = an.state
         bad = eng.live & an.active & (st == FAIL)
-        eng.rollback(bad, t)
-        eng.finish(bad, t, ROLLED_BACK)
+        if bad.any():
+            eng.rollback(bad, t)
+            eng.finish(bad, t, ROLLED_BACK)
         # Argo adds the InconclusiveAnalysis pause condition at once, also during a
         # timed pause; `promote` then moves past the current step
         inc = eng.live & an.active & (st == INCONCLUSIVE) & ~self.inc_pause
@@ -694,6 +753,7 @@ class _ArgoCanary:
             self.wait_until[inc] = t + self.c._human(eng.rng, int(inc.sum()))
             self.human[inc] = True
             self.inc_pause[inc] = True
+            self._dirty = True
         ok = an.active & ((st == PASS) | (st == NO_DIFFERENCE))
         if not self.background:
             step_done = (
@@ -702,12 +762,15 @@ class _ArgoCanary:
                 & (self.kinds[np.minimum(self.idx, len(self.steps))] == _ANALYSIS)
             )
             an.stop(ok)
-            self.idx[step_done] += 1
+            if step_done.any():
+                self.idx[step_done] += 1
+                self._dirty = True
         else:
             an.stop(ok)
 
 
 _INITIALIZING, _PROGRESSING, _PROMOTING, _FINALISING = 0, 1, 2, 3
+_POOL = 128
 _FLAGGER_PHASES = ("Progressing", "Progressing", "Promoting", "Finalising")
 _A_PROGRESSING, _A_PAUSED, _A_INCONCLUSIVE = 0, 1, 2
 _ARGO_PHASES = ("Progressing", "Paused", "Paused (Inconclusive)")

@@ -75,11 +75,7 @@ def _push(n: int, rng: np.random.Generator, p: dict[str, Any]) -> dict[str, Arr]
     def run_once(size: int) -> Arr:
         queue = rng.exponential(p["ci_queue_s"], size)
         run: Arr = float(p["ci_run_s"]) * np.exp(0.3 * rng.standard_normal(size))
-        return (
-            queue
-            + run
-            + float(p["apply_s"])
-        )
+        return queue + run + float(p["apply_s"])
 
     tries = p["ci_retries"] + 1 + _HUMAN_ROUNDS
     fails, ok = _until_success(p["apply_failure"], n, rng, tries)

@@ -73,6 +73,10 @@ class Judge:
     def _proportion_only(self) -> bool:
         return True
 
+    def _uses_window(self) -> bool:
+        """Whether the judge reads the lookback window (``window=True``)."""
+        return False
+
     def _measure_at_start(self) -> bool:
         """Whether the first measurement is taken when the analysis starts (Argo's
         ``generateMetricTasks`` runs the initial measurement at once, after
@@ -163,7 +167,10 @@ class Analysis:
         self.cum: dict[str, F64] = {k: np.zeros(n) for k in COUNT_KEYS}
         self.win: dict[str, F64] = {k: np.zeros(n) for k in COUNT_KEYS}
         self._slots = max(1, round(self.interval / engine.dt))
-        self._ring = {k: np.zeros((self._slots, n)) for k in self.keys}
+        self._windowed = judge._uses_window()
+        self._ring = {
+            k: np.zeros((self._slots if self._windowed else 0, n)) for k in self.keys
+        }
         self._tick = 0
         self.state: Codes = np.zeros(n, dtype=np.int8)
         self.measure: Codes = np.zeros(n, dtype=np.int8)  # last measurement
@@ -207,10 +214,11 @@ class Analysis:
         for key in self.keys:
             c = counts[key]
             self.cum[key] += c * a
-            ring = self._ring[key]
-            v = c * live
-            self.win[key] += v - ring[slot]
-            ring[slot] = v
+            if self._windowed:
+                ring = self._ring[key]
+                v = c * live
+                self.win[key] += v - ring[slot]
+                ring[slot] = v
         return self._evaluate_due(t_end)
 
     def _evaluate_due(self, t: float) -> Idx:

@@ -127,6 +127,9 @@ class MannWhitneyJudge(Judge):
     def _proportion_only(self) -> bool:
         return False
 
+    def _uses_window(self) -> bool:
+        return True
+
     def _setup(self, an: Analysis) -> None:
         points = math.floor(self.lifetime_s / self.step_s + 1e-9)
         shape = (an.engine.n, len(self.metrics), points)

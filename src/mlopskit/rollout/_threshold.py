@@ -171,6 +171,9 @@ class ThresholdGate(Judge):
     def _measure_at_start(self) -> bool:
         return True
 
+    def _uses_window(self) -> bool:
+        return True
+
     def _setup(self, an: Analysis) -> None:
         n = an.engine.n
         an.extra["failed"] = np.zeros(n, dtype=np.int64)
