@@ -368,3 +368,32 @@ def test_timeline_is_a_frozen_result_that_round_trips() -> None:
         random_state=0,
     )
     assert res.runs["time_to_full_rollout_s"].iloc[0] == frame["t_s"].iloc[-1]
+
+
+@pytest.mark.parametrize(
+    "strategy",
+    [
+        "Recreate()",
+        "Ramped()",
+        "BlueGreen(auto_promotion_seconds=60)",
+        "ABTest(method='flagger', iterations=3)",
+        "Shadow(duration_s=300)",
+    ],
+)
+def test_every_strategy_has_a_timeline(strategy: str) -> None:
+    import mlopskit.rollout as r
+
+    tl = timeline(
+        eval(strategy, vars(r)),  # noqa: S307 - literal strategy constructors
+        baseline=GOOD,
+        candidate=GOOD,
+        traffic=TRAFFIC,
+        random_state=0,
+    )
+    rows = tl.to_frame()
+    assert len(rows) > 10
+    assert rows["t_s"].is_monotonic_increasing
+    assert rows["canary_share"].between(0, 1).all()
+    assert tl.outcome in ("promoted", "no_decision")
+    if strategy.startswith("BlueGreen"):
+        assert "Paused" in set(rows["phase"])

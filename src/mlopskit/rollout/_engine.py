@@ -163,7 +163,7 @@ class Engine:
         self.record = False
         self.rows: list[dict[str, Any]] = []
         #: the controller's phase per run (an index into ``phase_names``)
-        self.phase = np.zeros(n, dtype=np.int8)
+        self.phase: NDArray[np.integer[Any]] = np.zeros(n, dtype=np.int8)
         self.phase_names: tuple[str, ...] = ("Progressing",)
         self.final_names = {
             PROMOTED: "Healthy",
