@@ -13,8 +13,14 @@ import numpy as np
 import pytest
 
 from mlopskit.rollout import (
+    ABTest,
+    BlueGreen,
     Canary,
     ModelBehavior,
+    Ramped,
+    Recreate,
+    Shadow,
+    Strategy,
     ThresholdGate,
     Traffic,
     simulate,
@@ -373,27 +379,22 @@ def test_timeline_is_a_frozen_result_that_round_trips() -> None:
 @pytest.mark.parametrize(
     "strategy",
     [
-        "Recreate()",
-        "Ramped()",
-        "BlueGreen(auto_promotion_seconds=60)",
-        "ABTest(method='flagger', iterations=3)",
-        "Shadow(duration_s=300)",
+        Recreate(),
+        Ramped(),
+        BlueGreen(auto_promotion_seconds=60),
+        ABTest(method="flagger", iterations=3),
+        Shadow(duration_s=300),
     ],
+    ids=lambda s: type(s).__name__,
 )
-def test_every_strategy_has_a_timeline(strategy: str) -> None:
-    import mlopskit.rollout as r
-
+def test_every_strategy_has_a_timeline(strategy: Strategy) -> None:
     tl = timeline(
-        eval(strategy, vars(r)),  # noqa: S307 - literal strategy constructors
-        baseline=GOOD,
-        candidate=GOOD,
-        traffic=TRAFFIC,
-        random_state=0,
+        strategy, baseline=GOOD, candidate=GOOD, traffic=TRAFFIC, random_state=0
     )
     rows = tl.to_frame()
     assert len(rows) > 10
     assert rows["t_s"].is_monotonic_increasing
     assert rows["canary_share"].between(0, 1).all()
     assert tl.outcome in ("promoted", "no_decision")
-    if strategy.startswith("BlueGreen"):
+    if isinstance(strategy, BlueGreen):
         assert "Paused" in set(rows["phase"])
