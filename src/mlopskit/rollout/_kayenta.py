@@ -136,6 +136,8 @@ class KayentaJudge(MannWhitneyJudge):
         ``effectSize.criticalIncrease`` / ``criticalDecrease`` (1.0).
     nan_strategy
         ``"none"`` (NaN → 0) or ``"remove"``.
+    random_state
+        Seed of the 1e-5 jitter Kayenta adds to two constant series.
     metrics, critical, direction, allowed_increase, allowed_decrease, step_s, lifetime_s, interval_s, pass_score, marginal_score
         As :class:`MannWhitneyJudge`; ``direction`` defaults to Kayenta's "either".
 
