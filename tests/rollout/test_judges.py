@@ -102,6 +102,7 @@ def test_kayenta_interval_matches_kayentas_test_vectors() -> None:
     assert est == pytest.approx(-0.4999393907180323, abs=1e-4)
 
 
+@pytest.mark.slow
 def test_kayenta_interval_brackets_the_true_shift() -> None:
     # coverage at 0.95 over 300 seeded shifted normal samples: the binomial 99.9 %
     # interval around 0.95 at n=300 is about [0.91, 0.98]

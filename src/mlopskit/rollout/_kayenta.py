@@ -126,7 +126,10 @@ class KayentaJudge(MannWhitneyJudge):
     metric that is High fails the analysis only if its mean ratio reaches
     ``critical_increase`` (Low: ``critical_decrease``). NaN points (a step without
     requests) are replaced by 0 (``nan_strategy="none"``, Kayenta's default) or
-    removed (``"remove"``; an empty series is then Nodata).
+    removed (``"remove"``; an empty series is then Nodata). Each classification
+    finds three roots by Brent's method per run (a Python loop over runs, about a
+    millisecond each), so judge every few steps rather than every step when
+    simulating thousands of runs.
 
     Parameters
     ----------
