@@ -85,9 +85,14 @@ def test_flagger_promotes_one_interval_after_the_last_step(
     assert finalising - promoting >= 60
     assert (finalising - promoting) % 60 == 0
     assert _first(rows, "phase", "Succeeded") - finalising == 60
-    # during Promoting the canary keeps the last weight; Finalising is all-new
+    # during Promoting the canary keeps the last weight while the primary rolls
+    # over to the new spec, so the new version's share only grows; Finalising is
+    # all-new
     prom = rows.query("phase == 'Promoting'")
-    np.testing.assert_allclose(prom["canary_share"], canary.schedule()[-1])
+    np.testing.assert_allclose(prom["set_weight"], 100 * canary.schedule()[-1])
+    assert prom["canary_share"].iloc[0] == pytest.approx(canary.schedule()[-1])
+    assert prom["canary_share"].is_monotonic_increasing
+    assert (prom["ready_stable"] + prom["ready_canary"] >= 2 * 10 - 3).all()
     assert (rows.query("phase == 'Finalising'")["canary_share"] == 1.0).all()
     assert tl.outcome == "promoted"
 

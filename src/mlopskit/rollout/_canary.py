@@ -336,14 +336,6 @@ class Canary(Strategy):
 
     # -- Flagger ---------------------------------------------------------------------
 
-    def _rollovers(self, eng: Engine, k: int) -> Arr:
-        """``k`` primary rollover durations: exact event simulations, resampled
-        from a pool of 128 when more are needed (the duration only decides at
-        which ``interval`` tick Finalising starts)."""
-        if k <= _POOL:
-            return _rollover_pool(self, eng, k)
-        return eng.rng.choice(_rollover_pool(self, eng, _POOL), size=k)
-
     def _flagger(self, eng: Engine, judge: Judge | None) -> None:
         """Flagger's ``advanceCanary``, one call per ``interval`` (fluxcd/flagger
         v1.44.0, ``pkg/controller/scheduler.go``).
@@ -363,7 +355,7 @@ class Canary(Strategy):
         t_ready = eng.candidate.startup_times(rng, (n, R)).max(axis=1)
         # after Promote the primary rolls over to the candidate's spec (a
         # Kubernetes rolling update with the 25 %/25 % defaults)
-        rollover = np.full(n, np.nan)  # drawn when a run starts Promoting
+        rollover = _Rollover(R, eng)
         an = None
         if judge is not None:
             gate = isinstance(judge, ThresholdGate)
@@ -401,24 +393,32 @@ class Canary(Strategy):
                     (t_promote, rollover),
                 )
             on_primary = eng.live & (phase == _FINALISING)
-            share = np.where(on_primary, 1.0, w)
             canary_up = (
                 (phase >= _PROGRESSING) & (t >= t_ready - 1e-9) & (phase < _FINALISING)
             )
+            # while Promoting the primary rolls over: its new pods serve the
+            # candidate's version too (kube-proxy spreads the primary's share)
+            old, new = rollover.pods(t)
+            new = np.where(phase == _PROMOTING, new, 0.0)
+            old = np.where(phase == _PROMOTING, old, float(R))
+            mixed = np.divide(new, old + new, out=np.zeros(n), where=old + new > 0)
+            share = np.where(on_primary, 1.0, w + (1.0 - w) * mixed)
             if eng.record:
                 eng.note(
-                    set_weight=100 * share,
-                    desired_stable=np.where(on_primary, 0.0, R),
-                    desired_canary=np.where(phase == _INITIALIZING, 0.0, R),
-                    ready_stable=np.where(on_primary, 0.0, R),
-                    ready_canary=np.where(canary_up | on_primary, R, 0.0),
+                    set_weight=100 * np.where(on_primary, 1.0, w),
+                    desired_stable=np.where(phase >= _PROMOTING, 0.0, R),
+                    desired_canary=np.where(phase >= _PROMOTING, 2 * R, R),
+                    ready_stable=np.where(on_primary, 0.0, old),
+                    ready_canary=np.where(
+                        on_primary, R, np.where(canary_up, R, 0.0) + new
+                    ),
                 )
             counts = eng.step(
                 t,
                 w=share,
                 ready=np.full(n, float(R)),
                 pods=np.where(canary_up | (phase >= _PROMOTING), 2.0 * R, R),
-                cand_pods=np.where(share > 0, float(R), 0.0),
+                cand_pods=np.where(share > 0, R + new, 0.0),
             )
             t += dt
             tick += 1
@@ -440,15 +440,14 @@ class Canary(Strategy):
         schedule: Arr,
         top: float,
         t_ready: Arr,
-        promotion: tuple[Arr, Arr],
+        promotion: tuple[Arr, _Rollover],
     ) -> None:
         w, phase, failed, k = state
         t_promote, rollover = promotion
         live = eng.live
         fin = live & (phase == _FINALISING)
         eng.finish(fin, t, PROMOTED)
-        prom = live & (phase == _PROMOTING)
-        prom &= t >= t_promote + np.nan_to_num(rollover, nan=np.inf) - 1e-9
+        prom = live & (phase == _PROMOTING) & rollover.done(t)
         phase[prom] = _FINALISING
         eng.t_full[prom] = t
         w[prom] = 0.0
@@ -474,7 +473,7 @@ class Canary(Strategy):
         phase[promote] = _PROMOTING
         t_promote[promote] = t
         if promote.any():  # the primary rolls over (Kubernetes 25 %/25 % defaults)
-            rollover[promote] = self._rollovers(eng, int(promote.sum()))
+            rollover.start(promote, t)
         if an is not None and not an.checks_only and first.any():
             an.start(first, t)  # a statistical judge watches from the first weight
         advance = first | (good & ~promote)
@@ -483,18 +482,73 @@ class Canary(Strategy):
         phase[live & (phase == _INITIALIZING)] = _PROGRESSING
 
 
-def _rollover_pool(canary: Canary, eng: Engine, k: int) -> Arr:
-    """Durations of ``k`` rolling updates of the primary, each event-simulated
-    with :meth:`Ramped.timeline` on fresh start-up draws."""
-    roll = Ramped(replicas=canary.replicas)
-    return np.array(
-        [
-            roll.timeline(eng.candidate.startup_times(eng.rng, (canary.replicas,)))[
-                -1, 0
-            ]
-            for _ in range(k)
+class _Rollover:
+    """The primary's rolling update after Flagger's Promote, per run.
+
+    Each promoted run follows one event timeline of :meth:`Ramped.timeline` (the
+    primary Deployment's 25 % / 25 % defaults, the candidate's start-up times):
+    one exact simulation per run for up to 128 runs, resampled from 128 beyond.
+    """
+
+    def __init__(self, replicas: int, eng: Engine) -> None:
+        self.R, self.eng = replicas, eng
+        n = eng.n
+        self.member = np.full(n, -1, dtype=np.int64)
+        self.t0 = np.full(n, np.inf)
+        self.times: Arr | None = None
+        self.old: Arr = np.zeros((0, 0))
+        self.new: Arr = np.zeros((0, 0))
+        self.duration: Arr = np.zeros(0)
+        self.used = 0
+
+    def _pool(self) -> None:
+        size = min(self.eng.n, _POOL)
+        roll = Ramped(replicas=self.R)
+        lines = [
+            roll.timeline(self.eng.candidate.startup_times(self.eng.rng, (self.R,)))
+            for _ in range(size)
         ]
-    )
+        width = max(len(e) for e in lines)
+        self.times = np.full((size, width), np.inf)
+        self.old = np.zeros((size, width))
+        self.new = np.zeros((size, width))
+        for i, e in enumerate(lines):
+            m = len(e)
+            self.times[i, :m] = e[:, 0]
+            self.old[i, :m], self.old[i, m:] = e[:, 1], e[-1, 1]
+            self.new[i, :m], self.new[i, m:] = e[:, 2], e[-1, 2]
+        self.duration = np.array([e[-1, 0] for e in lines])
+
+    def start(self, mask: Arr, t: float) -> None:
+        if self.times is None:
+            self._pool()
+        idx = np.flatnonzero(mask)
+        size = self.duration.size
+        if self.eng.n <= _POOL:  # one exact simulation each
+            self.member[idx] = np.arange(self.used, self.used + idx.size)
+            self.used += idx.size
+        else:
+            self.member[idx] = self.eng.rng.integers(0, size, idx.size)
+        self.t0[idx] = t
+
+    def done(self, t: float) -> Arr:
+        """Runs whose primary has finished rolling over by ``t``."""
+        out = np.zeros(self.eng.n, dtype=bool)
+        on = self.member >= 0
+        out[on] = t >= self.t0[on] + self.duration[self.member[on]] - 1e-9
+        return out
+
+    def pods(self, t: float) -> tuple[Arr, Arr]:
+        """(old, new) available primary pods at ``t`` (R old before Promote)."""
+        old = np.full(self.eng.n, float(self.R))
+        new = np.zeros(self.eng.n)
+        on = np.flatnonzero(self.member >= 0)
+        if on.size and self.times is not None:
+            m = self.member[on]
+            k = (self.times[m] <= (t - self.t0[on])[:, None] + 1e-9).sum(axis=1) - 1
+            k = np.maximum(k, 0)
+            old[on], new[on] = self.old[m, k], self.new[m, k]
+        return old, new
 
 
 _INITIALIZING, _PROGRESSING, _PROMOTING, _FINALISING = 0, 1, 2, 3
