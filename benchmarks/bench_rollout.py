@@ -8,12 +8,20 @@ replications of a one-hour canary at 1,000 requests per second (Argo steps of
 1 h in total, background sequential analysis, a good candidate so that every
 replication runs the full hour).
 
-Run: python benchmarks/bench_rollout.py
+Run: python benchmarks/bench_rollout.py [--rounds 5] [--against OLD_SRC]
+
+``--against`` times the same two mlopskit cases with another source tree (e.g.
+``git archive <commit> src | tar -x -C /tmp/old`` then ``--against /tmp/old/src``)
+in a subprocess, interleaved with this tree's runs, to measure a change.
 """
 
 from __future__ import annotations
 
+import argparse
+import os
 import statistics
+import subprocess
+import sys
 import time
 
 import numpy as np
@@ -75,17 +83,60 @@ def loop_run(n_runs: int, seed: int, duration_s: int = 3600) -> float:
     return time.perf_counter() - t
 
 
+def flagger_run(n_runs: int, seed: int) -> float:
+    """Flagger-mode canary (the default ``Canary()``), good candidate."""
+    t = time.perf_counter()
+    simulate(
+        Canary(),
+        baseline=BASE,
+        candidate=BASE,
+        traffic=Traffic(rps=1000),
+        n_runs=n_runs,
+        random_state=seed,
+    )
+    return time.perf_counter() - t
+
+
+def other_tree(src: str, seed: int) -> tuple[float, float]:
+    """The headline and Flagger cases timed with another mlopskit source tree."""
+    code = (
+        "import sys; sys.argv=['x']; import runpy; "
+        f"m = runpy.run_path({__file__!r}); "
+        f"print(m['mlopskit_run'](1000, {seed}), m['flagger_run'](1000, {seed}))"
+    )
+    env = dict(os.environ, PYTHONPATH=src)
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    a, b = out.stdout.split()
+    return float(a), float(b)
+
+
 def main() -> None:
-    rounds = 3
-    big, coarse, small_loop = [], [], []
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--against", default=None)
+    args = parser.parse_args()
+    big, coarse, flagger, small_loop = [], [], [], []
+    old_big, old_flagger = [], []
     loop_n = 3
-    for r in range(rounds):  # interleave contenders
+    for r in range(args.rounds):  # interleave contenders
         big.append(mlopskit_run(1000, r))
         coarse.append(mlopskit_run(1000, r, tick_s=10.0))
+        flagger.append(flagger_run(1000, r))
         small_loop.append(loop_run(loop_n, r))
+        if args.against:
+            a, b = other_tree(args.against, r)
+            old_big.append(a)
+            old_flagger.append(b)
     req = 1000 * 3600 * 1000
     b = statistics.median(big)
     c = statistics.median(coarse)
+    f = statistics.median(flagger)
     sl = statistics.median(small_loop) / loop_n
     print("| case | median s | replications/s | simulated requests/s | vs loop |")
     print("|---|---|---|---|---|")
@@ -96,9 +147,18 @@ def main() -> None:
         f"| mlopskit, same, 10 s ticks (`tick_s=10`) | {c:.2f} | {1000 / c:,.0f} | {req / c:,.3g} | {sl / (c / 1000):,.1f}× |"
     )
     print(
+        f"| mlopskit, 1,000 Flagger canaries (`Canary()`) | {f:.2f} | {1000 / f:,.0f} | | |"
+    )
+    print(
         f"| per-replication Python loop, {loop_n} × 1 h, 1 s ticks | {sl * loop_n:.2f} | {1 / sl:,.1f} | {3.6e6 / sl:,.3g} | 1× |"
     )
     print(f"\nprojected loop time for 1,000 replications: {sl * 1000:,.0f} s")
+    if args.against:
+        ob, of = statistics.median(old_big), statistics.median(old_flagger)
+        print("\n| case | this tree, median s | other tree, median s | ratio |")
+        print("|---|---|---|---|")
+        print(f"| 1 h Argo canary, 1,000 runs | {b:.2f} | {ob:.2f} | {b / ob:.2f} |")
+        print(f"| Flagger canary, 1,000 runs | {f:.2f} | {of:.2f} | {f / of:.2f} |")
 
 
 if __name__ == "__main__":

@@ -78,20 +78,6 @@ def test_same_seed_same_result_and_json_round_trip() -> None:
     assert "<table>" in a._repr_html_()
 
 
-@settings(max_examples=25, deadline=None)
-@given(replicas=st.integers(1, 40), weight=st.floats(0, 100))
-def test_replica_weights_are_shares_that_sum_to_one(
-    replicas: int, weight: float
-) -> None:
-    canary = Canary(replicas=replicas, traffic_routing=False)
-    k = canary.canary_replicas(weight)
-    assert 0 <= k <= replicas
-    share_c, share_s = k / replicas, (replicas - k) / replicas
-    assert 0.0 <= share_c <= 1.0
-    assert share_c + share_s == pytest.approx(1.0)
-    assert abs(share_c - weight / 100) <= 0.5 / replicas + 1e-9  # the nearest whole pod
-
-
 @settings(max_examples=15, deadline=None)
 @given(
     weights=st.lists(st.integers(0, 100), min_size=1, max_size=4),
@@ -192,7 +178,8 @@ def test_regression_profiles_delay_detection() -> None:
         baseline=GOOD,
         candidate=late,
         traffic=Traffic(rps=500),
-        judge=ThresholdGate(interval_s=60),
+        # initialDelay: measure only once the canary has a minute of traffic
+        judge=ThresholdGate(interval_s=60, initial_delay_s=120),
         n_runs=20,
         random_state=0,
     )
@@ -248,9 +235,10 @@ def test_delivery_push_vs_pull() -> None:
     hook = simulate_delivery("pull", webhook=True, n_runs=100, random_state=0)
     ok = argo.runs["failed_attempts"] == 0
     lag = argo.runs.loc[ok, "commit_to_running_s"]
-    # Argo CD: U(0,120) + U(0,60) + 10 s apply → within [10, 190], mean 100
+    # Argo CD: a uniform point in a 120 + U(0, 60) s cycle, + 10 s apply →
+    # within [10, 190], mean 85
     assert lag.between(10, 190).all()
-    assert abs(lag.mean() - 100) < 3  # SE ≈ 0.6 s at n≈3900
+    assert abs(lag.mean() - 85) < 3  # SE ≈ 0.6 s at n≈3900
     assert (
         flux.runs.loc[flux.runs["failed_attempts"] == 0, "commit_to_running_s"].max()
         <= 70

@@ -167,7 +167,11 @@ def test_mann_whitney_critical_and_nodata() -> None:
 def test_mann_whitney_judge_in_a_canary() -> None:
     # Kayenta needs many time-series points: a background analysis over an Argo
     # canary with a long pause, judged every 10 minutes (10, 20, 30 points)
-    canary = Canary(steps=({"setWeight": 20}, {"pause": {"duration": "1h"}}))
+    # startingStep 1: the run starts with the pause, when traffic reaches the canary
+    canary = Canary(
+        steps=({"setWeight": 20}, {"pause": {"duration": "1h"}}),
+        analysis_starting_step=1,
+    )
     res = simulate(
         canary,
         baseline=ModelBehavior(error_rate=0.01),

@@ -25,14 +25,23 @@ from mlopskit.rollout._canary import Canary
 from mlopskit.rollout._delivery import DeliveryResult, simulate_delivery
 from mlopskit.rollout._fixed import FixedHorizonTest, sample_size
 from mlopskit.rollout._judge import Judge
+from mlopskit.rollout._kayenta import KayentaJudge, kayenta_mann_whitney
 from mlopskit.rollout._mannwhitney import MannWhitneyJudge
 from mlopskit.rollout._ramped import Ramped
 from mlopskit.rollout._recreate import Recreate
 from mlopskit.rollout._sequential import SequentialTest
 from mlopskit.rollout._shadow import Shadow
-from mlopskit.rollout._simulate import SimulationResult, compare, power_curve, simulate
+from mlopskit.rollout._simulate import (
+    SimulationResult,
+    compare,
+    is_worse,
+    power_curve,
+    simulate,
+    timeline,
+)
 from mlopskit.rollout._strategy import Strategy
 from mlopskit.rollout._threshold import ThresholdGate
+from mlopskit.rollout._timeline import Timeline
 from mlopskit.rollout._traffic import Traffic
 
 __all__ = [
@@ -43,6 +52,7 @@ __all__ = [
     "DeliveryResult",
     "FixedHorizonTest",
     "Judge",
+    "KayentaJudge",
     "MannWhitneyJudge",
     "ModelBehavior",
     "Ramped",
@@ -52,10 +62,14 @@ __all__ = [
     "SimulationResult",
     "Strategy",
     "ThresholdGate",
+    "Timeline",
     "Traffic",
     "compare",
+    "is_worse",
+    "kayenta_mann_whitney",
     "power_curve",
     "sample_size",
     "simulate",
     "simulate_delivery",
+    "timeline",
 ]

@@ -48,9 +48,11 @@ class ABTest(Strategy):
     (``decision="candidate"``, promoted), a significantly worse one is dropped
     (``"baseline"``, rolled back), and no decision by the horizon or
     ``max_duration_s`` keeps the baseline (``"none"``). ``method="flagger"`` follows
-    Flagger's A/B testing instead: ``iterations`` checks every ``interval_s``
-    (``ThresholdGate`` by default), promotion after ``interval × iterations``,
-    rollback after ``threshold`` failed checks.
+    Flagger's A/B testing instead (fluxcd/flagger v1.44.0 ``scheduler.go``
+    ``runAB``): ``iterations`` checks every ``interval_s`` (``ThresholdGate`` by
+    default), then one interval Promoting and one Finalising with all traffic on
+    the promoted primary (100 % at ``interval × (iterations + 1)``); rollback at the
+    tick after ``threshold`` failed checks.
 
     Parameters
     ----------
@@ -77,8 +79,8 @@ class ABTest(Strategy):
     >>> ab = ABTest(method="flagger", interval_s=60, iterations=10)
     >>> res = simulate(ab, baseline=ModelBehavior(), candidate=ModelBehavior(),
     ...                traffic=Traffic(rps=100), n_runs=5, random_state=0)
-    >>> float(res.runs["step_time_s"].max())
-    600.0
+    >>> float(res.runs["step_time_s"].max())  # 10 iterations + Promoting
+    660.0
     """
 
     share: float = 0.5
@@ -180,6 +182,11 @@ class ABTest(Strategy):
         checks = np.zeros(n, dtype=np.int64)
         failed = np.zeros(n, dtype=np.int64)
         decision = np.full(n, "none", dtype=object)
+        # Flagger's phases after the last iteration: Promoting (the primary gets
+        # the candidate's spec), Finalising (all traffic on the primary), Succeeded
+        stage = eng.phase
+        eng.phase_names = ("Progressing", "Promoting", "Finalising")
+        eng.final_names = {PROMOTED: "Succeeded", ROLLED_BACK: "Failed", ENDED: "Ended"}
         t = 0.0
         while eng.live.any() and t < self.horizon_s():
             go = eng.live & ~started & (t >= t_ready - 1e-9)
@@ -187,6 +194,7 @@ class ABTest(Strategy):
                 an.start(go, t)
                 started |= go
             w = np.where(started, self.share, 0.0)
+            w = np.where(stage == 2, 1.0, w)
             pods = self.replicas + np.ceil(self.replicas * self.share)
             counts = eng.step(
                 t, w=w, ready=np.full(n, float(self.replicas)), pods=np.full(n, pods)
@@ -196,7 +204,9 @@ class ABTest(Strategy):
             if flagger:  # Flagger's own clock: a check every interval
                 due = eng.live & started & (t >= next_check - 1e-9)
                 if due.any():
-                    self._flagger_checks(eng, an, due, checks, failed, decision, t)
+                    self._flagger_checks(
+                        eng, an, due, (checks, failed, stage), decision, t
+                    )
                     next_check[due] += self.interval_s
                 continue
             eng.analysis_s[eng.live & started] += dt
@@ -230,12 +240,28 @@ class ABTest(Strategy):
         eng: Engine,
         an: Analysis,
         due: Arr,
-        checks: Arr,
-        failed: Arr,
+        state: tuple[Arr, Arr, Arr],
         decision: Arr,
         t: float,
     ) -> None:
+        # Flagger's scheduler (advanceCanary, fluxcd/flagger v1.44.0
+        # pkg/controller/scheduler.go): the threshold is checked at the start of a
+        # tick, before that tick's analysis, so the rollback comes one interval
+        # after the failed check that reached it
+        checks, failed, stage = state
+        eng.finish(due & (stage == 2), t, PROMOTED)  # Finalising → Succeeded
+        fin = due & eng.live & (stage == 1)  # Promoting → Finalising (primary ready
+        stage[fin] = 2  # within the interval: not modelled for A/B)
+        eng.t_full[fin] = t
+        eng.step_s[fin] += self.interval_s
+        due = due & (stage == 0)
+        lose = due & eng.live & (failed >= self.threshold)
+        decision[lose] = "baseline"
+        eng.rollback(lose, t)
+        eng.finish(lose, t, ROLLED_BACK)
         mask = due & eng.live
+        if an.checks_only:
+            an.evaluate(mask, t)
         ok = (an.measure == MEASURE_OK) if an.checks_only else (an.state != FAIL)
         good, bad = mask & ok, mask & ~ok
         eng.step_s[good] += self.interval_s
@@ -244,12 +270,7 @@ class ABTest(Strategy):
         failed[bad] += 1
         win = good & (checks >= self.iterations)
         decision[win] = "candidate"
-        eng.t_full[win] = t
-        eng.finish(win, t, PROMOTED)
-        lose = bad & (failed >= self.threshold)
-        decision[lose] = "baseline"
-        eng.rollback(lose, t)
-        eng.finish(lose, t, ROLLED_BACK)
+        stage[win] = 1
 
     def _effect(self, eng: Engine, metric: str) -> None:
         if metric == "error_rate" or eng.q_nc.sum() == 0:

@@ -31,8 +31,6 @@ METRICS = {
 }
 PROPORTION_METRICS = ("error_rate", "conversion_rate", "accuracy")
 
-_UNITS = {"s": 1.0, "m": 60.0, "h": 3600.0}
-
 
 def fail(field: str, got: Any, expected: str, fix: str) -> RolloutError:
     """Build the block's standard error: what was received, expected, and the fix."""
@@ -85,33 +83,79 @@ def check_choice(field: str, value: Any, choices: tuple[str, ...]) -> None:
         )
 
 
+#: Go's ``time.ParseDuration`` units, in seconds (Argo Rollouts and Flux parse
+#: their durations with it: ``"1h30m"``, ``"90s"``, ``"1.5h"``, ``"300ms"``).
+_GO_UNITS = {
+    "ns": 1e-9,
+    "us": 1e-6,
+    "\u00b5s": 1e-6,
+    "\u03bcs": 1e-6,
+    "ms": 1e-3,
+    "s": 1.0,
+    "m": 60.0,
+    "h": 3600.0,
+}
+_GO_PART = re.compile(r"(\d+\.?\d*|\.\d+)(ns|us|\u00b5s|\u03bcs|ms|s|m|h)")
+
+
 def parse_duration(field: str, value: Any) -> float:
-    """Seconds from a number or an Argo duration string (``"90s"``, ``"10m"``, ``"1h"``).
+    """Seconds from a number or a Go duration string (``"90s"``, ``"1h30m"``).
+
+    Argo Rollouts parses ``pause.duration`` with its ``DurationString.Duration``
+    (a bare integer means seconds, anything else goes to Go's
+    ``time.ParseDuration``), Flux its ``interval`` fields with
+    ``metav1.Duration``: both accept a sequence of decimal numbers each with a
+    unit among ``ns``, ``us`` (``µs``), ``ms``, ``s``, ``m``, ``h``.
 
     Examples
     --------
     >>> parse_duration("pause.duration", "10m")
     600.0
-    >>> parse_duration("pause.duration", 30)
-    30.0
+    >>> parse_duration("pause.duration", "1h30m")
+    5400.0
+    >>> parse_duration("pause.duration", "1.5s"), parse_duration("pause.duration", 30)
+    (1.5, 30.0)
     """
-    if isinstance(value, int | float) and not isinstance(value, bool):
+    if isinstance(value, int | float | np.integer | np.floating) and not isinstance(
+        value, bool
+    ):
         check_number(field, value, low=0)
         return float(value)
     if isinstance(value, str):
-        match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([smh]?)\s*", value)
-        if match:
-            return float(match.group(1)) * _UNITS[match.group(2) or "s"]
+        text = value.strip()
+        if re.fullmatch(r"\d+", text):  # Argo: a bare integer string is seconds
+            return float(text)
+        if text and re.fullmatch(f"(?:{_GO_PART.pattern})+", text):
+            return float(
+                sum(
+                    float(num) * _GO_UNITS[unit] for num, unit in _GO_PART.findall(text)
+                )
+            )
     raise fail(
         field,
         value,
-        'a duration: seconds, or a string such as "30s", "10m", "1h"',
-        "Argo Rollouts' units are s, m and h; a bare number means seconds.",
+        'a non-negative duration: seconds, or a Go duration such as "90s", "10m", '
+        '"1h30m"',
+        "Units are ns, us, ms, s, m and h (Go's time.ParseDuration); a bare number "
+        "means seconds; negative durations are not allowed.",
     )
 
 
-def parse_count(field: str, value: Any, replicas: int, *, round_up: bool) -> int:
+def parse_count(
+    field: str,
+    value: Any,
+    replicas: int,
+    *,
+    round_up: bool,
+    max_percent: int | None = None,
+) -> int:
     """Kubernetes' int-or-percent: ``"25%"`` of ``replicas`` rounded up or down.
+
+    Mirrors ``intstr.GetScaledValueFromIntOrPercent`` (k8s.io/apimachinery): a
+    percentage is an integer followed by ``%`` (``validation.IsValidPercent``),
+    scaled by ``replicas`` and rounded up (``maxSurge``) or down
+    (``maxUnavailable``). ``max_percent`` is the validation bound
+    (``IsNotMoreThan100Percent`` for ``maxUnavailable``).
 
     Examples
     --------
@@ -120,19 +164,64 @@ def parse_count(field: str, value: Any, replicas: int, *, round_up: bool) -> int
     >>> parse_count("max_unavailable", "25%", 10, round_up=False)
     2
     """
-    if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
-        return value
-    if isinstance(value, str) and re.fullmatch(r"\d+(\.\d+)?%", value.strip()):
-        exact = float(value.strip()[:-1]) * replicas / 100.0
-        # Kubernetes scales percentages with round-up (surge) or round-down
-        # (unavailable); a tiny epsilon keeps 2.5000000001 from rounding up to 3.
-        return math.ceil(exact - 1e-9) if round_up else math.floor(exact + 1e-9)
+    if (
+        isinstance(value, int | np.integer)
+        and not isinstance(value, bool)
+        and value >= 0
+    ):
+        return int(value)
+    if isinstance(value, str) and re.fullmatch(r"\d+%", value):
+        pct = int(value[:-1])
+        if max_percent is not None and pct > max_percent:
+            raise fail(
+                field,
+                value,
+                f"at most {max_percent}%",
+                "Kubernetes' validation refuses a larger percentage "
+                "(IsNotMoreThan100Percent).",
+            )
+        scaled = pct * replicas
+        return -(-scaled // 100) if round_up else scaled // 100
     raise fail(
         field,
         value,
-        'a non-negative integer or a percentage string such as "25%"',
-        "This mirrors Kubernetes' intOrString field.",
+        'a non-negative integer or an integer percentage string such as "25%"',
+        "This mirrors Kubernetes' intOrString field (validation.IsValidPercent "
+        "accepts only whole percentages).",
     )
+
+
+def percent_value(value: int | str) -> int:
+    """The literal number of an int-or-percent (``"0%"`` → 0), as Kubernetes'
+    validation reads it (``getIntOrPercentValue``)."""
+    return int(value[:-1]) if isinstance(value, str) else int(value)
+
+
+def resolve_fenceposts(
+    max_surge: int | str, max_unavailable: int | str, replicas: int
+) -> tuple[int, int]:
+    """``(surge, unavailable)`` pods, as Kubernetes' ``ResolveFenceposts``.
+
+    ``maxSurge`` rounds up and ``maxUnavailable`` down; when both resolve to 0
+    (e.g. ``"0%"`` and ``"10%"`` of 5 replicas), ``maxUnavailable`` becomes 1
+    (kubernetes ``pkg/controller/deployment/util/deployment_util.go``,
+    ``ResolveFenceposts``; Argo Rollouts' ``utils/replicaset/replicaset.go``
+    ``resolveFenceposts`` does the same for canaries).
+
+    Examples
+    --------
+    >>> resolve_fenceposts("0%", "10%", 5)
+    (0, 1)
+    >>> resolve_fenceposts("25%", "25%", 10)
+    (3, 2)
+    """
+    surge = parse_count("max_surge", max_surge, replicas, round_up=True)
+    unavailable = parse_count(
+        "max_unavailable", max_unavailable, replicas, round_up=False, max_percent=100
+    )
+    if surge == 0 and unavailable == 0:
+        unavailable = 1
+    return surge, unavailable
 
 
 def as_generator(random_state: Any) -> np.random.Generator:

@@ -15,7 +15,9 @@ from mlopskit.rollout._base import check_choice, check_number, fail
 
 __all__ = ["ModelBehavior"]
 
-_PROFILES = ("immediate", "after_warmup", "under_load", "gradual")
+_PROFILES = ("immediate", "after_warmup", "under_load", "gradual", "step", "ramp")
+#: ``"step"`` and ``"ramp"`` are the names :func:`compare` uses for these two.
+_ALIASES = {"step": "after_warmup", "ramp": "gradual"}
 _Z99 = 2.3263478740408408  # standard normal 0.99 quantile
 
 
@@ -55,8 +57,8 @@ class ModelBehavior:
     regression
         How the error rate reaches ``error_rate``: ``"immediate"``; ``"after_warmup"``
         (``healthy_error_rate`` for the first ``onset_s`` seconds after the version
-        starts serving); ``"gradual"`` (linear from ``healthy_error_rate`` over
-        ``ramp_s``, e.g. a leak); ``"under_load"`` (only while a pod serves more than
+        starts serving; alias ``"step"``); ``"gradual"`` (linear from
+        ``healthy_error_rate`` over ``ramp_s``, e.g. a leak; alias ``"ramp"``); ``"under_load"`` (only while a pod serves more than
         ``load_knee_rps``).
     healthy_error_rate, onset_s, ramp_s, load_knee_rps
         Parameters of the regression profiles above.
@@ -112,6 +114,9 @@ class ModelBehavior:
                 name, getattr(self, name), low=0, low_open=True, allow_none=True
             )
         check_choice("regression", self.regression, _PROFILES)
+        object.__setattr__(
+            self, "regression", _ALIASES.get(self.regression, self.regression)
+        )
         if self.regression != "immediate" and self.healthy_error_rate is None:
             raise fail(
                 "healthy_error_rate",

@@ -21,6 +21,14 @@ Arr = NDArray[Any]
 __all__ = ["BlueGreen"]
 
 _START, _PRE, _WAIT, _POST, _BACK, _SCALE = 0, 1, 2, 3, 4, 5
+_PHASE_NAMES = (
+    "Progressing",
+    "Progressing (prePromotionAnalysis)",
+    "Paused",
+    "Progressing (postPromotionAnalysis)",
+    "Aborting (active back to blue)",
+    "Progressing (scaling preview)",
+)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -109,6 +117,8 @@ class BlueGreen(Strategy):
         eng.startup_s[:] = t_green
         an = Analysis(judge, eng) if judge is not None else None
         phase = np.full(n, _START)
+        eng.phase = phase  # the Timeline's phase column
+        eng.phase_names = _PHASE_NAMES
         t_phase = np.zeros(n)  # when the current phase began
         t_switch = np.full(n, np.nan)
         t_blue_gone = np.full(n, np.inf)

@@ -159,6 +159,18 @@ class Engine:
         }
         #: the judges' runtimes, for their result columns
         self.analyses: list[Any] = []
+        #: per-tick trace of run 0 (a :class:`~mlopskit.rollout.Timeline`)
+        self.record = False
+        self.rows: list[dict[str, Any]] = []
+        #: the controller's phase per run (an index into ``phase_names``)
+        self.phase: NDArray[np.integer[Any]] = np.zeros(n, dtype=np.int8)
+        self.phase_names: tuple[str, ...] = ("Progressing",)
+        self.final_names = {
+            PROMOTED: "Healthy",
+            ROLLED_BACK: "Degraded",
+            ENDED: "Ended",
+        }
+        self._note: dict[str, Any] = {}
         #: strategy-specific columns of the result table
         self.columns: dict[str, NDArray[np.generic]] = {}
         lag = int(np.ceil(candidate.label_delay_s / tick_s - 1e-9))
@@ -269,8 +281,64 @@ class Engine:
             nb_ctrl, eb_ctrl = nb, eb
         counts = {"nc": nc + nm, "ec": ec + em, "nb": nb_ctrl, "eb": eb_ctrl}
         counts.update(self._quality(nc, nm, nb_ctrl))
+        if self.record and live[0]:
+            self._trace(t, w, ready, pods, cand_pods, nc, ec, nm)
         self._account(t, w, ready, pods, nc, ec, nb, eb, nm, dropped, shadow_pods)
         return counts
+
+    def note(self, **fields: Any) -> None:
+        """Controller state for the next :meth:`step`'s Timeline row (run 0):
+        ``desired_stable``, ``desired_canary``, ``ready_stable``, ``ready_canary``,
+        ``set_weight`` (percent), ``step`` (Argo step index) — arrays or scalars."""
+        if self.record:
+            self._note = fields
+
+    def _trace(
+        self,
+        t: float,
+        w: F64,
+        ready: F64,
+        pods: F64,
+        cand: F64,
+        nc: I64,
+        ec: I64,
+        nm: I64,
+    ) -> None:
+        def first(v: Any) -> float:
+            a = np.asarray(v, dtype=float)
+            return float(a.ravel()[0]) if a.ndim else float(a)
+
+        note = self._note
+        ready_c = first(note.get("ready_canary", cand))
+        ready_s = first(note.get("ready_stable", first(ready) - first(cand)))
+        row: dict[str, Any] = {
+            "t_s": float(t),
+            "phase": self.phase_names[int(self.phase[0])],
+            "step": first(note.get("step", np.nan)),
+            "set_weight": first(note.get("set_weight", np.nan)),
+            "desired_stable": first(note.get("desired_stable", ready_s)),
+            "desired_canary": first(note.get("desired_canary", ready_c)),
+            "ready_stable": ready_s,
+            "ready_canary": ready_c,
+            "pods": first(pods),
+            "canary_share": first(w),
+            "canary_requests": int(nc[0] + nm[0]),
+            "canary_errors": int(ec[0]),
+            "analysis": "",
+            "measurements": 0,
+        }
+        if self.analyses:
+            an = self.analyses[0]
+            names = {
+                0: "Running",
+                1: "Successful",
+                2: "Failed",
+                3: "Inconclusive",
+                4: "Successful",
+            }
+            row["analysis"] = names[int(an.state[0])] if an.active[0] else ""
+            row["measurements"] = int(an.taken[0])
+        self.rows.append(row)
 
     def _cap(self, nc: I64, nb: I64, pods_c: F64, pods_b: F64) -> tuple[I64, I64]:
         """Drop what exceeds a version's capacity (``capacity_rps`` per pod)."""
@@ -362,6 +430,16 @@ class Engine:
         self.status[mask] = status
         self.t_end[mask] = t
         self.live[mask] = False
+        if self.record and mask[0] and self.rows:
+            row = dict(self.rows[-1])
+            row.update(
+                t_s=float(t),
+                phase=self.final_names.get(status, "Ended"),
+                canary_share=1.0 if status == PROMOTED else 0.0,
+                canary_requests=0,
+                canary_errors=0,
+            )
+            self.rows.append(row)
 
     def rollback(
         self, mask: Mask, t: float, *, recover_after: F64 | float = 0.0

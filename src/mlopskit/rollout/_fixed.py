@@ -19,6 +19,7 @@ from mlopskit.rollout._base import (
     PASS,
     RUNNING,
     check_number,
+    fail,
 )
 from mlopskit.rollout._judge import Analysis, Codes, Idx, Judge, worse_sign
 
@@ -38,7 +39,26 @@ def sample_size(
     --------
     >>> sample_size(0.005, 0.006)
     85862
+
+    Equal rates, rates outside (0, 1) or ``alpha`` / ``power`` outside (0, 1) raise
+    :class:`~mlopskit.errors.RolloutError`:
+
+    >>> sample_size(0.01, 0.01)
+    Traceback (most recent call last):
+    ...
+    mlopskit.errors.RolloutError: `p1` must be different from p0 (no difference cannot be detected at any sample size). Got 0.01 instead. Pass the smallest rate you must detect, e.g. p1 = p0 * 1.2.
     """
+    for name, value in (("p0", p0), ("p1", p1)):
+        check_number(name, value, low=0, high=1, low_open=True, high_open=True)
+    for name, value in (("alpha", alpha), ("power", power)):
+        check_number(name, value, low=0, high=1, low_open=True, high_open=True)
+    if p0 == p1:
+        raise fail(
+            "p1",
+            p1,
+            "different from p0 (no difference cannot be detected at any sample size)",
+            "Pass the smallest rate you must detect, e.g. p1 = p0 * 1.2.",
+        )
     za = stats.norm.ppf(1 - alpha / 2)
     zb = stats.norm.ppf(power)
     pbar = (p0 + p1) / 2

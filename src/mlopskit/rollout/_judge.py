@@ -73,6 +73,16 @@ class Judge:
     def _proportion_only(self) -> bool:
         return True
 
+    def _uses_window(self) -> bool:
+        """Whether the judge reads the lookback window (``window=True``)."""
+        return False
+
+    def _measure_at_start(self) -> bool:
+        """Whether the first measurement is taken when the analysis starts (Argo's
+        ``generateMetricTasks`` runs the initial measurement at once, after
+        ``initialDelay``) rather than one ``interval`` later."""
+        return False
+
     def check_scenario(
         self, baseline: ModelBehavior, candidate: ModelBehavior, *, shadow: bool = False
     ) -> None:
@@ -124,7 +134,14 @@ class Judge:
 
 
 class Analysis:
-    """Per-replication runtime of one judge (Argo's AnalysisRun, vectorised)."""
+    """Per-replication runtime of one judge (Argo's AnalysisRun, vectorised).
+
+    Two accumulators per count key: ``cum`` (since the analysis started, for
+    statistical judges) and ``win``, the *lookback window* of the last
+    ``interval`` seconds — what a Prometheus query with a ``[interval]`` range
+    returns at measurement time, including traffic from before the analysis
+    started (a ring buffer of per-tick counts).
+    """
 
     def __init__(
         self,
@@ -135,7 +152,7 @@ class Analysis:
         checks_only: bool = False,
     ):
         self.judge = judge
-        #: Flagger mode: measurements only, the controller counts failed checks
+        #: Flagger mode: the controller triggers measurements and counts failures
         self.checks_only = checks_only
         self.engine = engine
         self.interval = float(
@@ -143,30 +160,43 @@ class Analysis:
         )
         self.interval = max(self.interval, engine.dt)
         n = engine.n
-        self.cum: dict[str, F64] = {k: np.zeros(n) for k in COUNT_KEYS}
-        self.win: dict[str, F64] = {k: np.zeros(n) for k in COUNT_KEYS}
-        self.state: Codes = np.zeros(n, dtype=np.int8)
-        self.measure: Codes = np.zeros(n, dtype=np.int8)  # last measurement
-        self.active = np.zeros(n, dtype=bool)
-        self.next_eval: F64 = np.full(n, np.inf)
-        self.extra: dict[str, Any] = {}
         #: the count keys this judge's metrics need (others are not accumulated)
         self.keys = sorted(
             {k for m in judge._metrics() for k in _KEYS.get(m, COUNT_KEYS)}
         )
+        self.cum: dict[str, F64] = {k: np.zeros(n) for k in COUNT_KEYS}
+        self.win: dict[str, F64] = {k: np.zeros(n) for k in COUNT_KEYS}
+        self._slots = max(1, round(self.interval / engine.dt))
+        self._windowed = judge._uses_window()
+        self._ring = {
+            k: np.zeros((self._slots if self._windowed else 0, n)) for k in self.keys
+        }
+        self._tick = 0
+        self.state: Codes = np.zeros(n, dtype=np.int8)
+        self.measure: Codes = np.zeros(n, dtype=np.int8)  # last measurement
+        self.active = np.zeros(n, dtype=bool)
+        self.next_eval: F64 = np.full(n, np.inf)
+        #: measurements taken in the current run (for the Timeline)
+        self.taken = np.zeros(n, dtype=np.int64)
+        self.extra: dict[str, Any] = {}
         judge._setup(self)
         engine.analyses.append(self)
 
     def start(self, mask: NDArray[np.bool_], t: float) -> None:
         """(Re)start the analysis for the runs in ``mask`` at time ``t``."""
-        for acc in (self.cum, self.win):
-            for arr in acc.values():
-                arr[mask] = 0.0
+        for arr in self.cum.values():
+            arr[mask] = 0.0
         self.state[mask] = RUNNING
         self.measure[mask] = RUNNING
         self.active[mask] = True
-        self.next_eval[mask] = t + self.judge._initial_delay() + self.interval
+        self.taken[mask] = 0
+        first = self.judge._initial_delay()
+        if not self.judge._measure_at_start():
+            first += self.interval
+        self.next_eval[mask] = np.inf if self.checks_only else t + first
         self.judge._reset(self, mask)
+        if not self.checks_only and first <= 0:
+            self._evaluate_due(t)
 
     def stop(self, mask: NDArray[np.bool_]) -> None:
         """Stop measuring the runs in ``mask``."""
@@ -178,18 +208,34 @@ class Analysis:
         Returns the indices of the runs evaluated in this call.
         """
         a = self.active
+        slot = self._tick % self._slots
+        self._tick += 1
+        live = self.engine.live
         for key in self.keys:
-            v = counts[key] * a
-            self.cum[key] += v
-            self.win[key] += v
-        due = a & (t_end >= self.next_eval - 1e-9) & (self.state == RUNNING)
+            c = counts[key]
+            self.cum[key] += c * a
+            if self._windowed:
+                ring = self._ring[key]
+                v = c * live
+                self.win[key] += v - ring[slot]
+                ring[slot] = v
+        return self._evaluate_due(t_end)
+
+    def _evaluate_due(self, t: float) -> Idx:
+        due = self.active & (t >= self.next_eval - 1e-9) & (self.state == RUNNING)
         idx = np.flatnonzero(due)
         if idx.size:
-            self.state[idx] = self.judge._evaluate(self, idx, t_end)
-            for arr in self.win.values():
-                arr[idx] = 0.0
+            self.state[idx] = self.judge._evaluate(self, idx, t)
+            self.taken[idx] += 1
             self.next_eval[idx] += self.interval
         return idx
+
+    def evaluate(self, mask: NDArray[np.bool_], t: float) -> None:
+        """Measure the runs in ``mask`` now (Flagger's controller-driven checks)."""
+        idx = np.flatnonzero(mask & self.active)
+        if idx.size:
+            self.state[idx] = self.judge._evaluate(self, idx, t)
+            self.taken[idx] += 1
 
     # -- metric helpers used by the judges -------------------------------------------
 

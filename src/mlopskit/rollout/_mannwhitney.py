@@ -1,4 +1,8 @@
-"""Kayenta's automated canary analysis: :class:`MannWhitneyJudge`.
+"""mlopskit's own Mann-Whitney judge of time-series points: :class:`MannWhitneyJudge`.
+
+Kayenta-shaped (points per step, a growing window, a weighted score) but with
+its own classifier: a Mann-Whitney p-value, the Hodges-Lehmann direction and a
+mean-ratio threshold. For Kayenta's own rule use :class:`KayentaJudge`.
 
 What does *not* belong here: request-level tests (``_fixed``, ``_sequential``).
 """
@@ -25,14 +29,19 @@ _HL_MAX_POINTS = 200  # above this, the Hodges-Lehmann shift is approximated
 
 @dataclass(frozen=True, kw_only=True)
 class MannWhitneyJudge(Judge):
-    """Per-metric Mann-Whitney U test of candidate vs baseline time series (Kayenta).
+    """Per-metric Mann-Whitney U test of candidate vs baseline time series.
+
+    Not Kayenta's classifier (which tests a confidence interval of the shift
+    against an effect-size tolerance: :class:`KayentaJudge`): this judge rejects on
+    the test's p-value, which at many points flags any consistent shift, however
+    small, unless ``allowed_increase`` sets a minimum mean ratio.
 
     Every ``step_s`` each version contributes one data point per metric (its
     error rate or p99 latency over that step — Kayenta compares time-series points,
     not requests). Every ``interval_s`` (``analysisIntervalMins``; default: once, at
     the end of ``lifetime_s``) the judge runs a two-sided Mann-Whitney test on all
     points so far (Kayenta's growing window, ``lookbackMins: 0``). A metric is
-    *High* when the test rejects at ``confidence`` (Kayenta's judge hard-codes 0.98),
+    *High* when the test rejects at ``confidence`` (0.98, the level Kayenta's judge uses),
     the Hodges-Lehmann shift points up, and the mean ratio is at least
     ``allowed_increase``; *Low* symmetrically; otherwise *Pass*. Metrics with fewer
     than three points per version are *Nodata*. The score is the share of Pass among
@@ -117,6 +126,9 @@ class MannWhitneyJudge(Judge):
 
     def _proportion_only(self) -> bool:
         return False
+
+    def _uses_window(self) -> bool:
+        return True
 
     def _setup(self, an: Analysis) -> None:
         points = math.floor(self.lifetime_s / self.step_s + 1e-9)

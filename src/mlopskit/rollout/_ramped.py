@@ -14,7 +14,14 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from mlopskit.rollout._base import FAIL, check_number, fail, parse_count
+from mlopskit.rollout._base import (
+    FAIL,
+    check_number,
+    fail,
+    parse_count,
+    percent_value,
+    resolve_fenceposts,
+)
 from mlopskit.rollout._engine import PROMOTED, ROLLED_BACK, Engine
 from mlopskit.rollout._judge import Analysis, Judge
 from mlopskit.rollout._strategy import Strategy
@@ -30,7 +37,12 @@ class Ramped(Strategy):
 
     ``max_surge`` (default ``"25%"``, rounded **up**) extra pods may exist, and
     ``max_unavailable`` (``"25%"``, rounded **down**) pods may be missing: with 10
-    replicas, between 8 available and 13 total pods. A new pod counts as available
+    replicas, between 8 available and 13 total pods. When both resolve to 0
+    (``"0%"`` and ``"10%"`` of 5 replicas) ``max_unavailable`` becomes 1, as in
+    Kubernetes' ``ResolveFenceposts`` (kubernetes
+    ``pkg/controller/deployment/util/deployment_util.go``, commit 277391ee);
+    only the literal pair 0 / 0 and a ``max_unavailable`` above 100 % are refused
+    (``ValidateRollingUpdateDeployment``, ``pkg/apis/apps/validation``). A new pod counts as available
     ``min_ready_seconds`` after it is ready. Traffic follows the ready pods (a
     Service balances across endpoints), so the candidate's share grows with the
     ramp. With a judge (tooling around a Deployment — plain Deployments have no
@@ -75,21 +87,33 @@ class Ramped(Strategy):
             low_open=True,
         )
         check_number("bake_s", self.bake_s, low=0)
-        surge, unavailable = self._surge_unavailable()
-        if surge == 0 and unavailable == 0:
+        for name in ("max_surge", "max_unavailable"):
+            value = getattr(self, name)
+            parse_count(
+                name,
+                value,
+                self.replicas,
+                round_up=name == "max_surge",
+                max_percent=100 if name == "max_unavailable" else None,
+            )
+        # Kubernetes' ValidateRollingUpdateDeployment refuses the *literal* values
+        # 0 and 0 (pkg/apis/apps/validation/validation.go); values that merely
+        # resolve to 0 are fine (ResolveFenceposts then sets maxUnavailable to 1).
+        if (
+            percent_value(self.max_surge) == 0
+            and percent_value(self.max_unavailable) == 0
+        ):
             raise fail(
-                "max_surge",
-                self.max_surge,
-                "non-zero when max_unavailable is 0",
-                "Kubernetes rejects a rolling update that can neither add nor remove a pod.",
+                "max_unavailable",
+                self.max_unavailable,
+                "non-zero when max_surge is 0",
+                "Kubernetes refuses a rolling update that can neither add nor remove "
+                'a pod ("may not be 0 when `maxSurge` is 0"); set max_surge=1 or '
+                "max_unavailable=1.",
             )
 
     def _surge_unavailable(self) -> tuple[int, int]:
-        s = parse_count("max_surge", self.max_surge, self.replicas, round_up=True)
-        u = parse_count(
-            "max_unavailable", self.max_unavailable, self.replicas, round_up=False
-        )
-        return s, u
+        return resolve_fenceposts(self.max_surge, self.max_unavailable, self.replicas)
 
     def bounds(self) -> tuple[int, int]:
         """(minimum available pods, maximum total pods) during the update."""

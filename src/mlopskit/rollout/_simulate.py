@@ -21,11 +21,19 @@ from mlopskit.rollout._engine import PROMOTED, ROLLED_BACK, Engine
 from mlopskit.rollout._judge import Judge
 from mlopskit.rollout._shadow import Shadow
 from mlopskit.rollout._strategy import Strategy
+from mlopskit.rollout._timeline import TIMELINE_COLUMNS, Timeline
 from mlopskit.rollout._traffic import Traffic
 
 Arr = NDArray[Any]
 
-__all__ = ["SimulationResult", "compare", "power_curve", "simulate"]
+__all__ = [
+    "SimulationResult",
+    "compare",
+    "is_worse",
+    "power_curve",
+    "simulate",
+    "timeline",
+]
 
 _OUTCOMES = {
     0: "unfinished",
@@ -224,27 +232,14 @@ def simulate(
     >>> bool(res.runs["time_to_detect_s"].median() < 600)
     True
     """
-    _validate(strategy, baseline, candidate, traffic, judge, n_runs)
     if delivery is not None and delivery not in ("push", "pull"):
         raise fail(
             "delivery", delivery, "None, 'push' or 'pull'", "See simulate_delivery()."
         )
-    rng = as_generator(random_state)
-    if judge is None:
-        judge = strategy.default_judge(baseline, candidate)
-    if judge is not None:
-        judge.check_scenario(baseline, candidate, shadow=isinstance(strategy, Shadow))
-    dt = strategy.tick_s() if tick_s is None else float(tick_s)
-    check_number("tick_s", dt, low=0, low_open=True)
-    eng = Engine(
-        baseline=baseline,
-        candidate=candidate,
-        traffic=traffic,
-        replicas=strategy.replicas,
-        n_runs=n_runs,
-        rng=rng,
-        tick_s=dt,
+    eng, judge, dt = _prepare(
+        strategy, baseline, candidate, traffic, judge, n_runs, random_state, tick_s
     )
+    rng = eng.rng
     strategy._run(eng, judge)
     from mlopskit.rollout._delivery import draw_lag
 
@@ -258,6 +253,79 @@ def simulate(
         runs=runs,
         summary=summarize(runs),
     )
+
+
+def timeline(
+    strategy: Strategy,
+    *,
+    baseline: ModelBehavior,
+    candidate: ModelBehavior,
+    traffic: Traffic,
+    judge: Judge | None = None,
+    random_state: int | np.random.Generator | None = None,
+    tick_s: float | None = None,
+) -> Timeline:
+    """Simulate one replication and return its per-tick :class:`Timeline`.
+
+    The same controller as :func:`simulate` (same seed, same first run), with the
+    controller's state recorded every tick: phase, step, desired and ready pods
+    per side, the candidate's traffic share and the analysis — what
+    ``kubectl argo rollouts get rollout --watch`` or Flagger's events show.
+
+    Examples
+    --------
+    >>> from mlopskit.rollout import Canary, ModelBehavior, ThresholdGate, Traffic
+    >>> tl = timeline(Canary(replicas=10, traffic_routing=False,
+    ...                      steps=({"setWeight": 5}, {"pause": {"duration": 60}})),
+    ...               baseline=ModelBehavior(), candidate=ModelBehavior(),
+    ...               traffic=Traffic(rps=100), random_state=0)
+    >>> row = tl.to_frame().query("step == 1").iloc[0]
+    >>> int(row.ready_canary), int(row.ready_stable), round(float(row.canary_share), 3)
+    (1, 10, 0.091)
+    """
+    eng, judge, dt = _prepare(
+        strategy, baseline, candidate, traffic, judge, 1, random_state, tick_s
+    )
+    eng.record = True
+    strategy._run(eng, judge)
+    rows = pd.DataFrame(eng.rows, columns=list(TIMELINE_COLUMNS))
+    return Timeline(
+        strategy=repr(strategy),
+        judge=None if judge is None else repr(judge),
+        outcome=_OUTCOMES[int(eng.status[0])],
+        tick_s=dt,
+        rows=rows,
+    )
+
+
+def _prepare(
+    strategy: Any,
+    baseline: Any,
+    candidate: Any,
+    traffic: Any,
+    judge: Any,
+    n_runs: Any,
+    random_state: Any,
+    tick_s: Any,
+) -> tuple[Engine, Judge | None, float]:
+    _validate(strategy, baseline, candidate, traffic, judge, n_runs)
+    rng = as_generator(random_state)
+    if judge is None:
+        judge = strategy.default_judge(baseline, candidate)
+    if judge is not None:
+        judge.check_scenario(baseline, candidate, shadow=isinstance(strategy, Shadow))
+    dt = strategy.tick_s() if tick_s is None else tick_s
+    check_number("tick_s", dt, low=0, low_open=True)
+    eng = Engine(
+        baseline=baseline,
+        candidate=candidate,
+        traffic=traffic,
+        replicas=strategy.replicas,
+        n_runs=n_runs,
+        rng=rng,
+        tick_s=float(dt),
+    )
+    return eng, judge, float(dt)
 
 
 def _table(eng: Engine, lag: Arr) -> pd.DataFrame:
@@ -312,23 +380,41 @@ def compare(
     judge: Judge | None = None,
     n_runs: int = 1000,
     random_state: int | None = None,
+    deadline_s: float | None = None,
+    bad: bool | None = None,
 ) -> pd.DataFrame:
     """Simulate each strategy on the same scenario; one row per strategy.
 
-    Columns: ``p_rollback``, ``p_promote``, the means of ``time_to_detect_s``,
-    ``bad_requests_served``, ``excess_errors``, ``users_exposed``, ``downtime_s``,
-    ``dropped_requests``, ``extra_pod_seconds``, ``peak_pods_ratio`` and the median of
-    ``time_to_full_rollout_s``. Every strategy gets the same seed.
+    Columns: ``p_rollback`` and ``p_promote`` with 95 % Wilson intervals
+    (``*_ci_low``, ``*_ci_high``); with ``deadline_s``, ``p_detect_by_deadline``
+    (the candidate rolled back at most ``deadline_s`` after it first served) and
+    its interval; the exposure of users to the candidate — named
+    ``requests_exposed_to_bad_version`` and ``users_exposed_to_bad_version``
+    when the candidate is worse than the baseline (``bad``; inferred from the
+    behaviours when ``None``), ``requests_on_candidate`` / ``users_on_candidate``
+    otherwise — each as the mean and the 5–95 % interval over runs (``_q05``,
+    ``_q95``); the means of ``time_to_detect_s``, ``bad_requests_served``,
+    ``excess_errors``, ``users_exposed``, ``downtime_s``, ``dropped_requests``,
+    ``extra_pod_seconds``, ``peak_pods_ratio``; and the median and 5–95 %
+    interval of ``time_to_full_rollout_s``. Every strategy gets the same seed.
+    Time-varying scenarios come from the inputs: a step or a ramp in the
+    candidate's error rate (``ModelBehavior(regression="step" | "ramp")``) and a
+    diurnal load curve (``Traffic(pattern="diurnal")``, with
+    ``regression="under_load"`` for errors that follow the load).
 
     Examples
     --------
     >>> from mlopskit.rollout import BlueGreen, Canary, ModelBehavior, Recreate, Traffic
     >>> table = compare([Recreate(), BlueGreen(), Canary()], baseline=ModelBehavior(),
     ...                 candidate=ModelBehavior(error_rate=0.05), traffic=Traffic(rps=100),
-    ...                 n_runs=20, random_state=0)
+    ...                 n_runs=20, random_state=0, deadline_s=600)
     >>> list(table.index)
     ['Recreate', 'BlueGreen', 'Canary']
     >>> float(table.loc["Recreate", "downtime_s"]) > 0 == float(table.loc["Canary", "downtime_s"])
+    True
+    >>> float(table.loc["Canary", "p_detect_by_deadline"])
+    1.0
+    >>> "users_exposed_to_bad_version" in table.columns
     True
     """
     if not strategies:
@@ -338,6 +424,9 @@ def compare(
             "a non-empty sequence of strategies",
             "Pass e.g. [Canary(), BlueGreen()].",
         )
+    check_number("deadline_s", deadline_s, low=0, allow_none=True)
+    if bad is None:
+        bad = is_worse(baseline, candidate)
     rows: list[dict[str, float]] = []
     names: list[str] = []
     for s in strategies:
@@ -350,25 +439,76 @@ def compare(
             n_runs=n_runs,
             random_state=random_state,
         )
-        r = res.runs
         name = s.name if s.name not in names else f"{s.name}#{len(names)}"
         names.append(name)
-        rows.append(
-            {
-                "p_rollback": r["rolled_back"].mean(),
-                "p_promote": r["promoted"].mean(),
-                "time_to_detect_s": r["time_to_detect_s"].mean(),
-                "bad_requests_served": r["bad_requests_served"].mean(),
-                "excess_errors": r["excess_errors"].mean(),
-                "users_exposed": r["users_exposed"].mean(),
-                "downtime_s": r["downtime_s"].mean(),
-                "dropped_requests": r["dropped_requests"].mean(),
-                "extra_pod_seconds": r["extra_pod_seconds"].mean(),
-                "peak_pods_ratio": r["peak_pods_ratio"].mean(),
-                "time_to_full_rollout_s": r["time_to_full_rollout_s"].median(),
-            }
-        )
+        rows.append(_compare_row(res.runs, deadline_s, bool(bad)))
     return pd.DataFrame(rows, index=pd.Index(names, name="strategy")).astype(float)
+
+
+def is_worse(baseline: ModelBehavior, candidate: ModelBehavior) -> bool:
+    """Whether the candidate is a bad version: more errors, slower, or fewer
+    conversions / correct predictions than the baseline.
+
+    Examples
+    --------
+    >>> is_worse(ModelBehavior(error_rate=0.01), ModelBehavior(error_rate=0.02))
+    True
+    """
+    if candidate.error_rate > baseline.error_rate:
+        return True
+    if candidate.latency_p99_ms > baseline.latency_p99_ms:
+        return True
+    for attr in ("conversion_rate", "accuracy"):
+        c, b = getattr(candidate, attr), getattr(baseline, attr)
+        if c is not None and b is not None and c < b:
+            return True
+    return False
+
+
+def _spread(out: dict[str, float], name: str, values: pd.Series) -> None:
+    v = values.astype(float).dropna()
+    out[name] = float(v.mean()) if len(v) else np.nan
+    out[f"{name}_q05"] = float(v.quantile(0.05)) if len(v) else np.nan
+    out[f"{name}_q95"] = float(v.quantile(0.95)) if len(v) else np.nan
+
+
+def _compare_row(
+    r: pd.DataFrame, deadline_s: float | None, bad: bool
+) -> dict[str, float]:
+    n = len(r)
+    out: dict[str, float] = {}
+    for key, col in (("p_rollback", "rolled_back"), ("p_promote", "promoted")):
+        k = int(r[col].sum())
+        out[key] = k / n
+        out[f"{key}_ci_low"], out[f"{key}_ci_high"] = _wilson(k, n)
+    if deadline_s is not None:
+        k = int((r["rolled_back"] & (r["time_to_detect_s"] <= deadline_s)).sum())
+        out["p_detect_by_deadline"] = k / n
+        lo, hi = _wilson(k, n)
+        out["p_detect_by_deadline_ci_low"], out["p_detect_by_deadline_ci_high"] = lo, hi
+    label = "exposed_to_bad_version" if bad else "on_candidate"
+    _spread(out, f"requests_{label}", r["bad_requests_served"])
+    _spread(out, f"users_{label}", r["users_exposed"])
+    for col in (
+        "time_to_detect_s",
+        "bad_requests_served",
+        "excess_errors",
+        "users_exposed",
+        "downtime_s",
+        "dropped_requests",
+        "extra_pod_seconds",
+        "peak_pods_ratio",
+    ):
+        out[col] = float(r[col].mean())
+    full = r["time_to_full_rollout_s"].dropna()
+    out["time_to_full_rollout_s"] = float(full.median()) if len(full) else np.nan
+    out["time_to_full_rollout_s_q05"] = (
+        float(full.quantile(0.05)) if len(full) else np.nan
+    )
+    out["time_to_full_rollout_s_q95"] = (
+        float(full.quantile(0.95)) if len(full) else np.nan
+    )
+    return out
 
 
 def power_curve(

@@ -22,7 +22,8 @@ class Traffic:
     Parameters
     ----------
     rps
-        Mean requests per second (``"constant"``), or the daily mean (``"diurnal"``).
+        Mean requests per second (``"constant"``), or the daily mean (``"diurnal"``);
+        must be positive (a rollout without traffic cannot be judged).
     pattern
         ``"constant"``, ``"diurnal"`` (a sinusoid with the given ``amplitude`` and
         ``period_s``; ``phase_s`` shifts the start) or ``"trace"`` (the recorded
@@ -54,7 +55,7 @@ class Traffic:
 
     def __post_init__(self) -> None:
         check_choice("pattern", self.pattern, ("constant", "diurnal", "trace"))
-        check_number("rps", self.rps, low=0)
+        check_number("rps", self.rps, low=0, low_open=True)
         check_number("amplitude", self.amplitude, low=0, high=1, high_open=True)
         check_number("period_s", self.period_s, low=0, low_open=True)
         check_number("phase_s", self.phase_s)
