@@ -71,10 +71,11 @@ TARGETS: dict[str, Target] = {
     ),
     "rollout": Target(
         modules=(
-            "src/mlopskit/rollout/_judge.py",
-            "src/mlopskit/rollout/_threshold.py",
+            "src/mlopskit/rollout/_kayenta.py",
+            "src/mlopskit/rollout/_sequential.py",
+            "src/mlopskit/rollout/_bayes.py",
         ),
-        tests=("tests/rollout",),
+        tests=("tests/rollout/test_judges.py", "tests/rollout/test_statistics.py"),
     ),
     "loop": Target(
         modules=("src/mlopskit/loop/_gates.py",),
