@@ -59,6 +59,10 @@ class StepRun(Result):
         entry (first run of this step)", "cache=False", "upstream step 'x' failed" …
     error_type, error_message, error_traceback : str or None
         The exception of a failed step: qualified type name, message, traceback text.
+    notes : tuple of str
+        What the cache noticed about this step: that it mutated an input in place,
+        why its output was not stored or why it ran uncached (each is also warned,
+        once per run, as a :class:`~mlopskit.pipeline.CacheWarning`).
 
     Examples
     --------
@@ -79,6 +83,7 @@ class StepRun(Result):
     error_type: str | None = None
     error_message: str | None = None
     error_traceback: str | None = None
+    notes: tuple[str, ...] = ()
 
     @classmethod
     def _trusted(cls, **fields: Any) -> StepRun:
