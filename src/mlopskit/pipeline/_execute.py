@@ -498,7 +498,6 @@ class _State:
         a stored upstream output is dropped from memory (later readers load what the
         upstream step returned); any other input is re-keyed by its new digest.
         """
-        changed = []
         for param, source, kind in self.pipe.wiring[name]:
             before = digests.get(param)
             if before is None or param not in kwargs or _immutable(kwargs[param]):
@@ -506,19 +505,19 @@ class _State:
             after = value_digest(kwargs[param])
             if after == before:
                 continue
-            changed.append(param)
             if kind == "step" and source in self.stored:
                 self.values.pop(source, None)
-            elif kind == "step":
-                self.digests[source] = after
-            elif source in self.inputs:
-                self.input_digests[source] = after
-        if changed:
-            names = ", ".join(repr(p) for p in changed)
+                then = f"later steps read what {source!r} returned (from the store)"
+            else:
+                if kind == "step":
+                    self.digests[source] = after
+                else:
+                    self.input_digests[source] = after
+                then = "later steps read the changed value, keyed by its new digest"
             self._note(
                 name,
-                f"mutated its input {names} in place; later steps read the value as it "
-                "was before this step. Copy it first (e.g. df = df.copy()) to change it",
+                f"mutated its input {param!r} in place; {then}. Copy it before "
+                "changing it (e.g. df = df.copy())",
             )
 
     def _skip(self, name: str, reason: str) -> None:
