@@ -599,9 +599,13 @@ def _file_digest(path: str) -> str | None:
 def _dumps(value: Any) -> bytes:
     try:
         return pickle.dumps(value, protocol=5)
-    except Exception:  # lambdas, local classes: by value
-        from joblib.externals import cloudpickle
+    except Exception:  # lambdas, classes of a notebook or a doctest: by value
+        import importlib
 
+        try:  # joblib >= 1.6 depends on cloudpickle; older joblib vendors it
+            cloudpickle = importlib.import_module("cloudpickle")
+        except ImportError:
+            cloudpickle = importlib.import_module("joblib.externals.cloudpickle")
         return bytes(cloudpickle.dumps(value, protocol=5))
 
 
