@@ -79,8 +79,10 @@ def _mlopskit_cell(gen: _Gen, tmp: Path) -> tuple[Any, Any]:
 
     def run() -> Any:
         out = gen.mod.out
-        s = out if hasattr(out, "func") and hasattr(out, "sources") else step(
-            out, name="out"
+        s = (
+            out
+            if hasattr(out, "func") and hasattr(out, "sources")
+            else step(out, name="out")
         )
         return Pipeline([s]).run({"x": 1}, cache=url).outputs["out"]
 
@@ -157,9 +159,9 @@ def main_matrix() -> dict[str, dict[str, str]]:
         subprocess.run(["tar", "-x", "-C", name], input=archive, check=True)
         env = {**os.environ, "PYTHONPATH": f"{name}/src"}
         code = (
-            "import json, sys; sys.path.insert(0, %r); "
+            f"import json, sys; sys.path.insert(0, {str(ROOT)!r}); "
             "from benchmarks._bench_issue18 import stale_matrix; "
-            "print(json.dumps(stale_matrix(['mlopskit'])))" % str(ROOT)
+            "print(json.dumps(stale_matrix(['mlopskit'])))"
         )
         out = subprocess.run(
             [sys.executable, "-c", code], env=env, capture_output=True, text=True,
@@ -171,7 +173,9 @@ def main_matrix() -> dict[str, dict[str, str]]:
 def print_matrix() -> None:
     after = stale_matrix(["mlopskit", "Hamilton", "joblib"])
     before = main_matrix()
-    print("| # | edit kind | main | this branch | Hamilton 1.90 cache | joblib.Memory |")
+    print(
+        "| # | edit kind | main | this branch | Hamilton 1.90 cache | joblib.Memory |"
+    )
     print("|---|---|---|---|---|---|")
     stale = {"main": 0, "branch": 0, "Hamilton": 0, "joblib": 0}
     for i, kind in enumerate(KINDS, 1):
@@ -195,7 +199,9 @@ N_CHEAP = 100
 
 def _chain_module(folder: Path) -> Any:
     lines = ["def c0(x):\n    return x + 1\n"]
-    lines += [f"def c{i}(c{i - 1}):\n    return c{i - 1} + 1\n" for i in range(1, N_CHEAP)]
+    lines += [
+        f"def c{i}(c{i - 1}):\n    return c{i - 1} + 1\n" for i in range(1, N_CHEAP)
+    ]
     (folder / "issue18_chain.py").write_text("\n\n".join(lines))
     sys.path.insert(0, str(folder))
     return importlib.import_module("issue18_chain")
@@ -250,7 +256,9 @@ def cheap_steps(rounds: int) -> None:
         assert pipe.run({"x": 0}, cache=warm_url).outputs[last] == N_CHEAP
     us = 1e6 / N_CHEAP
     med = {k: statistics.median(v) for k, v in times.items()}
-    print(f"\n{N_CHEAP}-step chain of `x + 1` steps, median of {rounds} interleaved rounds")
+    print(
+        f"\n{N_CHEAP}-step chain of `x + 1` steps, median of {rounds} interleaved rounds"
+    )
     print("\n| contender | µs / step (median) | min–max |")
     print("|---|---|---|")
     for k, v in times.items():
@@ -327,7 +335,9 @@ def large_frame(rounds: int) -> None:
         for _ in range(rounds):
             for k, fn in contenders.items():
                 results[k].append(_measure(fn))
-        assert pipe.run({"rows": 2_000_000}, cache=url).steps["frame"].status == "cached"
+        assert (
+            pipe.run({"rows": 2_000_000}, cache=url).steps["frame"].status == "cached"
+        )
     print(
         f"\nA {size / 1e6:.0f} MB DataFrame (2,000,000 × 9) loaded from a warm cache, "
         f"median of {rounds} interleaved rounds; peak = tracemalloc peak during the load"

@@ -234,6 +234,11 @@ KINDS: tuple[EditKind, ...] = (
         mutate="CFG['k'] = {w}",
     ),
     EditKind(
+        "dict behind a bound builtin method mutated",
+        "CFG = {{'k': {v}}}\nGET = CFG.get\n\ndef out(x):\n    return x + GET('k')\n",
+        mutate="CFG['k'] = {w}",
+    ),
+    EditKind(
         "numpy array mutated in place",
         "import numpy as np\n\nW = np.array([{v}])\n\n"
         "def out(x):\n    return x + int(W[0])\n",

@@ -183,6 +183,8 @@ def _state(obj: Any, depth: int = 0) -> Any:
                 _state(obj.keywords, depth + 1))  # fmt: skip
     if isinstance(obj, types.MethodType):
         return (_item_state(obj.__func__, depth), _item_state(obj.__self__, depth))
+    if _bound_builtin(obj):
+        return _item_state(obj.__self__, depth)
     if _is_user_instance(obj):
         if _has_handler(type(obj)):
             return (type(obj), _object_token(obj))
@@ -191,6 +193,14 @@ def _state(obj: Any, depth: int = 0) -> Any:
         wrapped = getattr(obj, "__wrapped__", None)
         return None if wrapped is None else _item_state(wrapped, depth)
     return _object_token(obj)
+
+
+def _bound_builtin(obj: Any) -> bool:
+    """A builtin method bound to an object (``CFG.get``), not a module function."""
+    if not isinstance(obj, types.BuiltinMethodType | types.MethodWrapperType):
+        return False
+    owner = getattr(obj, "__self__", None)
+    return owner is not None and not isinstance(owner, types.ModuleType | type)
 
 
 def _item_state(obj: Any, depth: int) -> Any:
@@ -288,6 +298,9 @@ class _Walker:
             self.value(f"{label}.keywords", obj.keywords, ())
         elif isinstance(obj, types.MethodType):
             self.value(f"{label}.__func__", obj.__func__, ())
+            self.value(f"{label}.__self__", obj.__self__, ())
+        elif _bound_builtin(obj):  # CFG.get: the dict it reads counts
+            self.tokens.append(f"{label} = builtin method {obj.__name__}")
             self.value(f"{label}.__self__", obj.__self__, ())
         elif isinstance(obj, types.FunctionType):
             if _is_user_file(obj.__code__):
