@@ -231,3 +231,15 @@ def test_a_missing_declared_file_runs_the_step_uncached(cache, tmp_path) -> None
     assert (
         Pipeline([labels]).run({"x": 1}, cache=cache).steps["labels"].status == "cached"
     )
+
+
+def test_a_pickled_output_loads_from_the_run_record_only_with_trust(tmp_path) -> None:
+    from mlopskit.errors import InvalidParameterError
+    from mlopskit.pipeline import load_run
+
+    url = str(tmp_path / "store")
+    run = Pipeline([fit]).run({"k": 4}, cache=url, trust_pickle=True)
+    saved = load_run(url, run.run_id)
+    assert saved.load("fit", url, trust_pickle=True).k == 4
+    with pytest.raises(InvalidParameterError, match="trust_pickle=True"):
+        saved.load("fit", url)

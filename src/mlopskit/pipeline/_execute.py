@@ -45,6 +45,7 @@ from mlopskit.errors import (
 )
 from mlopskit.pipeline._code import code_identity, value_digest
 from mlopskit.pipeline._step import Step
+from mlopskit.pipeline._store import load_output
 
 if TYPE_CHECKING:
     from mlopskit.pipeline._graph import Pipeline
@@ -377,8 +378,9 @@ class _State:
             pass
         digest = self.digests[name]
         assert digest is not None  # a step read later always has a digest
+        assert self.index is not None  # loads happen only with a cache
         try:
-            value = _load(self.store, self.index, digest)
+            value = load_output(self.store, self.index, digest, self.trust)
         except (ObjectNotFoundError, IntegrityError):
             value = self._recompute(name)
         self.values[name] = value
@@ -607,14 +609,6 @@ def _dumps(value: Any) -> bytes:
         except ImportError:
             cloudpickle = importlib.import_module("joblib.externals.cloudpickle")
         return bytes(cloudpickle.dumps(value, protocol=5))
-
-
-def _load(store: Any, index: Any, digest: str) -> Any:
-    """An output by its digest: a store object, or a verified pickle (trusted)."""
-    address = index.pickled.get(digest) if index is not None else None
-    if address is None:
-        return store.get(digest)
-    return pickle.loads(store.get_bytes(address))
 
 
 # -- executors ---------------------------------------------------------------------

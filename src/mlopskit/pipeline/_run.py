@@ -216,10 +216,12 @@ class Run(Result):
         )
         raise err from self._exceptions.get(name)
 
-    def load(self, name: str, cache: Any) -> Any:
+    def load(self, name: str, cache: Any, *, trust_pickle: bool = False) -> Any:
         """Load a step's output from the store by its recorded digest.
 
-        Useful after :func:`load_run`, whose record has no ``outputs``.
+        Useful after :func:`load_run`, whose record has no ``outputs``. An output
+        stored as a pickle (``run(..., trust_pickle=True)``) loads only with
+        ``trust_pickle=True``; its bytes are verified before unpickling.
 
         Examples
         --------
@@ -231,7 +233,7 @@ class Run(Result):
         42
         """
         from mlopskit.errors import PipelineError
-        from mlopskit.pipeline._store import open_store
+        from mlopskit.pipeline._store import index_of, load_output, open_store
 
         rec = self.steps.get(name)
         if rec is None or rec.output_digest is None:
@@ -240,7 +242,8 @@ class Run(Result):
                 f"output digest: {[n for n, s in self.steps.items() if s.output_digest]}.",
                 step=name,
             )
-        return open_store(cache).get(rec.output_digest)
+        store = open_store(cache)
+        return load_output(store, index_of(store), rec.output_digest, trust_pickle)
 
     def to_frame(self) -> Any:
         """One row per step: status, duration, attempts, digests, error type.

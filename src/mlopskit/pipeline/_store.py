@@ -28,6 +28,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import pickle
 import posixpath
 import threading
 import uuid
@@ -219,6 +220,19 @@ class _Index:
         self.fs.makedirs(folder, exist_ok=True)
         with self.fs.open(path, "xb") as fh:
             fh.write(data)
+
+
+def load_output(store: Any, index: _Index, digest: str, trust_pickle: bool) -> Any:
+    """A step's output by its digest: a store object, or a verified pickle."""
+    address = index.pickled.get(digest)
+    if address is None:
+        return store.get(digest)
+    if not trust_pickle:
+        raise InvalidParameterError(
+            f"Output {digest} is stored as a pickle, and loading a pickle runs code. "
+            "Pass trust_pickle=True if you trust everyone who can write to this store."
+        )
+    return pickle.loads(store.get_bytes(address))
 
 
 def _base(path: str) -> str:
