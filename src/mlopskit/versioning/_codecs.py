@@ -25,9 +25,12 @@ What does *not* belong here: the object file layout, signatures, policy (``_stor
 
 from __future__ import annotations
 
+import datetime as dt
+import decimal
 import io
 import json
 import math
+import uuid
 from collections.abc import Iterable
 from typing import Any
 
@@ -176,6 +179,9 @@ def _node(obj: Any, parts: _Parts, where: str, depth: int = 0) -> Any:
         ]
     if kind is complex:
         return ["C", repr(obj.real), repr(obj.imag)]
+    textual = _textual_node(obj)
+    if textual is not None:
+        return textual
     if obj is pd.NA:
         return ["NA"]
     if obj is pd.NaT:
@@ -194,6 +200,31 @@ def _node(obj: Any, parts: _Parts, where: str, depth: int = 0) -> Any:
     return ["P", parts.add(codec, payload)]
 
 
+def _textual_node(obj: Any) -> list[Any] | None:
+    """Decimals, UUIDs, dates, naive or UTC datetimes and timedeltas, as text."""
+    kind = type(obj)
+    if kind is decimal.Decimal:
+        return ["Dec", str(obj)]
+    if kind is uuid.UUID:
+        return ["UUID", str(obj)]
+    if kind is dt.date:
+        return ["date", obj.isoformat()]
+    if kind is dt.timedelta:
+        return ["td", obj.days, obj.seconds, obj.microseconds]
+    if kind is dt.datetime and obj.tzinfo in (None, dt.timezone.utc):
+        return ["dt", obj.isoformat()]
+    return None
+
+
+_TEXTUAL = {
+    "Dec": lambda n: decimal.Decimal(n[1]),
+    "UUID": lambda n: uuid.UUID(n[1]),
+    "date": lambda n: dt.date.fromisoformat(n[1]),
+    "td": lambda n: dt.timedelta(days=n[1], seconds=n[2], microseconds=n[3]),
+    "dt": lambda n: dt.datetime.fromisoformat(n[1]),
+}
+
+
 def _value(node: Any, parts: list[tuple[str, memoryview]], decode_part: Any) -> Any:
     if not isinstance(node, list):
         return node
@@ -210,6 +241,8 @@ def _value(node: Any, parts: list[tuple[str, memoryview]], decode_part: Any) -> 
         }
     if tag == "C":
         return complex(float(node[1]), float(node[2]))
+    if tag in _TEXTUAL:
+        return _TEXTUAL[tag](node)
     if tag == "NA":
         return pd.NA
     if tag == "NaT":
