@@ -328,9 +328,9 @@ def test_cached_steps_are_loaded_lazily(cache) -> None:
     store = ContentStore(cache)
     original = store.get
 
-    def spying_get(digest):
+    def spying_get(digest, **options):
         loads.append(digest)
-        return original(digest)
+        return original(digest, **options)
 
     store.get = spying_get  # type: ignore[method-assign]
 
@@ -452,7 +452,7 @@ def test_a_storage_failure_fails_the_step_with_the_store_error(cache) -> None:
 
     store = ContentStore(cache)
 
-    def failing_put(obj):
+    def failing_put(obj, **options):
         raise StoreError("bucket is read-only", url=cache)
 
     store.put = failing_put  # type: ignore[method-assign]

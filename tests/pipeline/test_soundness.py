@@ -12,6 +12,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import FunctionTransformer
 
+from mlopskit.errors import PickleTrustWarning
 from mlopskit.pipeline import CacheWarning, Pipeline, step
 from mlopskit.pipeline._code import value_digest
 from mlopskit.versioning import ContentStore
@@ -130,7 +131,8 @@ def test_a_pickle_only_output_is_cached_with_trust_and_verified_on_load(
 ) -> None:
     store = ContentStore(str(tmp_path / "store"))
     pipe = Pipeline([fit, score])
-    first = pipe.run({"k": 3}, cache=store, trust_pickle=True, targets=["fit"])
+    with pytest.warns(PickleTrustWarning, match="Pickling a .*Model .*step 'fit'"):
+        first = pipe.run({"k": 3}, cache=store, trust_pickle=True, targets=["fit"])
     assert first.outputs["fit"].k == 3
     again = pipe.run({"k": 3}, cache=store, trust_pickle=True, targets=["fit"])
     assert _statuses(again) == {"fit": "cached"}
@@ -144,7 +146,8 @@ def test_a_pickle_only_output_is_cached_with_trust_and_verified_on_load(
     for path in (tmp_path / "store" / "objects").rglob("*"):
         if path.is_file():
             path.write_bytes(path.read_bytes()[:-3] + b"bad")
-    healed = pipe.run({"k": 3}, cache=store, trust_pickle=True, targets=["fit"])
+    with pytest.warns(PickleTrustWarning):  # stored again
+        healed = pipe.run({"k": 3}, cache=store, trust_pickle=True, targets=["fit"])
     assert healed.outputs["fit"].k == 3
     assert healed.steps["fit"].reason == "cache entry unreadable: recomputed"
 
@@ -166,7 +169,8 @@ def test_function_transformer_with_a_user_function_is_keyed_by_its_code(cache) -
         return float(model.score(X, y))
 
     pipe = Pipeline([model, accuracy])
-    first = pipe.run({"X": X, "y": y}, cache=cache, trust_pickle=True)
+    with pytest.warns(PickleTrustWarning):
+        first = pipe.run({"X": X, "y": y}, cache=cache, trust_pickle=True)
     assert first.steps["model"].output_digest.startswith("pkl-v1:")
     again = pipe.run({"X": X, "y": y}, cache=cache, trust_pickle=True)
     assert _statuses(again) == {"model": "cached", "accuracy": "cached"}
@@ -234,12 +238,13 @@ def test_a_missing_declared_file_runs_the_step_uncached(cache, tmp_path) -> None
 
 
 def test_a_pickled_output_loads_from_the_run_record_only_with_trust(tmp_path) -> None:
-    from mlopskit.errors import InvalidParameterError
+    from mlopskit.errors import UntrustedFormatError
     from mlopskit.pipeline import load_run
 
     url = str(tmp_path / "store")
-    run = Pipeline([fit]).run({"k": 4}, cache=url, trust_pickle=True)
+    with pytest.warns(PickleTrustWarning):
+        run = Pipeline([fit]).run({"k": 4}, cache=url, trust_pickle=True)
     saved = load_run(url, run.run_id)
     assert saved.load("fit", url, trust_pickle=True).k == 4
-    with pytest.raises(InvalidParameterError, match="trust_pickle=True"):
+    with pytest.raises(UntrustedFormatError, match="trust_pickle=True"):
         saved.load("fit", url)

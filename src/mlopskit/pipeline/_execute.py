@@ -38,10 +38,12 @@ from mlopskit.errors import (
     IntegrityError,
     InvalidParameterError,
     ObjectNotFoundError,
+    PickleTrustWarning,
     PipelineDefinitionError,
     SchemaValidationError,
     StoreError,
     UncacheableOutputError,
+    UntrustedFormatError,
 )
 from mlopskit.pipeline._code import code_identity, value_digest
 from mlopskit.pipeline._step import Step
@@ -382,11 +384,17 @@ class _State:
         try:
             value = load_output(self.store, self.index, digest, self.trust)
         except (ObjectNotFoundError, IntegrityError):
-            value = self._recompute(name)
+            value = self._recompute(name, "cache entry unreadable: recomputed")
+        except UntrustedFormatError:  # a pickle this run may not load
+            value = self._recompute(
+                name,
+                "its cached output is a pickle, loaded only with "
+                "Pipeline.run(..., trust_pickle=True): recomputed",
+            )
         self.values[name] = value
         return value
 
-    def _recompute(self, name: str) -> Any:
+    def _recompute(self, name: str, reason: str) -> Any:
         """A cache entry whose object is gone or corrupt: run the step again."""
         step = self.pipe.steps[name]
         outcome = _call(step, self.kwargs(step), False)
@@ -400,7 +408,7 @@ class _State:
                 "status": "ran",
                 "duration": outcome.duration,
                 "attempts": outcome.attempts,
-                "reason": "cache entry unreadable: recomputed",
+                "reason": reason,
             }
         )
         return outcome.value
@@ -463,33 +471,44 @@ class _State:
         if key is None:
             return value_digest(value), False, None
         try:
-            return str(self.store.put(value)), True, None
+            return str(self.store.put(value, trust_pickle=self.trust)), True, None
         except StoreError:
             raise  # the storage failed, not the value: report it as it is
+        except UntrustedFormatError:  # only pickle can store it, and not trusted
+            digest = value_digest(value)
+            assert digest is not None  # it has a fingerprint
+            self._note_needs_pickle(name, value)
+            return digest, False, None
         except FingerprintError:
-            pass  # no safe identity: a pickled one below
+            pass  # no fingerprint: keyed by its code-aware pickle digest below
         except Exception as exc:
             raise _uncacheable(name, value, exc) from exc
         digest = value_digest(value)
         if digest is None:
-            raise _uncacheable(
-                name, value, "it can be neither fingerprinted nor pickled"
-            )
+            why = "it can be neither fingerprinted nor pickled"
+            raise _uncacheable(name, value, why)
         if not self.trust:
-            self._note(
-                name,
-                f"output not cached: a {_type_name(value)} can only be stored as a "
-                "pickle; pass Pipeline.run(..., trust_pickle=True) (or a store opened "
-                "with trust_pickle=True) to cache it, or return a storable value",
-            )
+            self._note_needs_pickle(name, value)
             return digest, False, None
         try:
-            address = self.store.put_bytes(_dumps(value))
-        except StoreError:
-            raise
+            payload = _dumps(value)
         except Exception as exc:
             raise _uncacheable(name, value, exc) from exc
-        return digest, True, (digest, str(address))
+        warnings.warn(  # as ContentStore.put warns for the pickles it writes
+            f"Pickling a {_type_name(value)} (step {name!r}) into "
+            f"{self.store.url!r} (trust_pickle=True): loading it will run code.",
+            PickleTrustWarning,
+            stacklevel=2,
+        )
+        return digest, True, (digest, str(self.store.put_bytes(payload)))
+
+    def _note_needs_pickle(self, name: str, value: Any) -> None:
+        self._note(
+            name,
+            f"output not cached: a {_type_name(value)} can only be stored as a "
+            "pickle; pass Pipeline.run(..., trust_pickle=True) (or a store opened "
+            "with trust_pickle=True) to cache it, or return a storable value",
+        )
 
     def _check_mutation(
         self, name: str, kwargs: dict[str, Any], digests: dict[str, str]

@@ -36,7 +36,11 @@ from typing import TYPE_CHECKING, Any
 
 from fsspec.implementations.local import LocalFileSystem
 
-from mlopskit.errors import InvalidParameterError, RunNotFoundError
+from mlopskit.errors import (
+    InvalidParameterError,
+    RunNotFoundError,
+    UntrustedFormatError,
+)
 
 if TYPE_CHECKING:
     from mlopskit.pipeline._run import Run
@@ -226,11 +230,12 @@ def load_output(store: Any, index: _Index, digest: str, trust_pickle: bool) -> A
     """A step's output by its digest: a store object, or a verified pickle."""
     address = index.pickled.get(digest)
     if address is None:
-        return store.get(digest)
-    if not trust_pickle:
-        raise InvalidParameterError(
+        return store.get(digest, trust_pickle=trust_pickle or None)
+    if not (trust_pickle or getattr(store, "trust_pickle", False)):
+        raise UntrustedFormatError(
             f"Output {digest} is stored as a pickle, and loading a pickle runs code. "
-            "Pass trust_pickle=True if you trust everyone who can write to this store."
+            "Pass trust_pickle=True if you trust everyone who can write to this store.",
+            codec="pickle",
         )
     return pickle.loads(store.get_bytes(address))
 
