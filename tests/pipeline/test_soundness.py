@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 import uuid
 
@@ -248,3 +249,35 @@ def test_a_pickled_output_loads_from_the_run_record_only_with_trust(tmp_path) ->
     assert saved.load("fit", url, trust_pickle=True).k == 4
     with pytest.raises(UntrustedFormatError, match="trust_pickle=True"):
         saved.load("fit", url)
+
+
+@dataclasses.dataclass
+class Settings:
+    """Fingerprintable (a dataclass), but only pickle can store it."""
+
+    alpha: float
+    tags: tuple
+
+
+def settings(alpha):
+    return Settings(alpha, ("a", "b"))
+
+
+def use(settings):
+    return settings.alpha * 2
+
+
+def test_a_fingerprintable_output_without_a_safe_codec_needs_trust(cache) -> None:
+    pipe = Pipeline([settings, use])
+    with pytest.warns(CacheWarning, match="settings: output not cached"):
+        first = pipe.run({"alpha": 0.5}, cache=cache)
+    assert first.outputs["use"] == 1.0
+    assert first.steps["settings"].output_digest.startswith("obj-v1:")  # fingerprint
+    with pytest.warns(CacheWarning):
+        again = pipe.run({"alpha": 0.5}, cache=cache)
+    assert _statuses(again) == {"settings": "ran", "use": "cached"}
+    with pytest.warns(PickleTrustWarning):  # the store pickles it, and says so
+        pipe.run({"alpha": 0.5}, cache=cache, trust_pickle=True)
+    trusted = pipe.run({"alpha": 0.5}, cache=cache, trust_pickle=True)
+    assert _statuses(trusted) == {"settings": "cached", "use": "cached"}
+    assert trusted.outputs["use"] == 1.0
