@@ -7,7 +7,7 @@
 2. Cheap steps: a 100-step chain, uncached (``cache=None``), cold cached (empty
    store) and fully cached re-runs, against ``joblib.Memory`` hits per step.
 3. A large DataFrame loaded from the cache: mlopskit, Hamilton's cache,
-   ``joblib.Memory``; time and peak traced memory (tracemalloc) of the load.
+   ``joblib.Memory``; time of the load, and its peak RSS growth in a fresh process.
 """
 
 from __future__ import annotations
@@ -22,7 +22,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import tracemalloc
 import uuid
 import warnings
 from pathlib import Path
@@ -284,69 +283,112 @@ def big_frame(rows: int = 2_000_000) -> Any:
     return frame
 
 
-def _measure(fn: Any) -> tuple[float, float]:
-    gc.collect()
-    tracemalloc.start()
-    t = time.perf_counter()
-    value = fn()
-    wall = time.perf_counter() - t
-    peak = tracemalloc.get_traced_memory()[1]
-    tracemalloc.stop()
-    del value
-    return wall, peak
+ROWS = 2_000_000
 
 
-def large_frame(rounds: int) -> None:
+def _frame_loaders(tmp: Path) -> dict[str, Any]:
+    """The three caches over one step returning the frame (computed on first call)."""
     import joblib
     from hamilton import driver
 
     from mlopskit.pipeline import Pipeline
 
     logging.getLogger("hamilton").setLevel(logging.ERROR)
-    with tempfile.TemporaryDirectory() as name:
-        tmp = Path(name)
-        (tmp / "issue18_frame.py").write_text(
+    module = tmp / "issue18_frame.py"
+    if not module.exists():
+        module.write_text(
             "import pandas as pd\n"
             "from benchmarks._bench_issue18 import big_frame as _make\n\n"
             "def frame(rows: int) -> pd.DataFrame:\n    return _make(rows)\n"
         )
-        sys.path.insert(0, str(tmp))
-        mod = importlib.import_module("issue18_frame")
-        pipe = Pipeline([mod.frame])
-        url = str(tmp / "mlopskit")
-        pipe.run({"rows": 2_000_000}, cache=url)
-        ham = driver.Builder().with_modules(mod).with_cache(path=str(tmp / "ham"))
-        dr = ham.build()
-        dr.execute(["frame"], inputs={"rows": 2_000_000})
-        mem = joblib.Memory(tmp / "joblib", verbose=0)
-        jframe = mem.cache(mod.frame)
-        jframe(2_000_000)
+    sys.path.insert(0, str(tmp))
+    mod = importlib.import_module("issue18_frame")
+    pipe = Pipeline([mod.frame])
+    url = str(tmp / "mlopskit")
+    dr = driver.Builder().with_modules(mod).with_cache(path=str(tmp / "ham")).build()
+    jframe = joblib.Memory(tmp / "joblib", verbose=0).cache(mod.frame)
+    return {
+        "mlopskit (cached run, target loaded)": lambda: pipe.run(
+            {"rows": ROWS}, cache=url
+        ).outputs["frame"],
+        "Hamilton 1.90 cache": lambda: dr.execute(["frame"], inputs={"rows": ROWS})[
+            "frame"
+        ],
+        "joblib.Memory": lambda: jframe(ROWS),
+    }
+
+
+def _current_rss() -> int:
+    with open("/proc/self/statm") as fh:
+        return int(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+
+
+def _rss_child(name: str, folder: str) -> None:
+    """In a fresh process: the peak RSS growth (bytes) during one load.
+
+    RSS, not tracemalloc: pyarrow allocates from its own pool, which tracemalloc
+    does not see. Sampled every millisecond by a thread (``ru_maxrss`` is useless
+    here: importing Hamilton alone peaks higher than the load).
+    """
+    import threading
+
+    warnings.simplefilter("ignore")
+    load = _frame_loaders(Path(folder))[name]
+    gc.collect()
+    base = _current_rss()
+    peak = [base]
+    done = threading.Event()
+
+    def sample() -> None:
+        while not done.is_set():
+            peak[0] = max(peak[0], _current_rss())
+            done.wait(0.001)
+
+    sampler = threading.Thread(target=sample)
+    sampler.start()
+    value = load()
+    done.set()
+    sampler.join()
+    peak[0] = max(peak[0], _current_rss())
+    assert len(value) == ROWS
+    print(peak[0] - base)
+
+
+def _rss(name: str, folder: Path) -> int:
+    code = (
+        f"import sys; sys.path.insert(0, {str(ROOT)!r}); "
+        "from benchmarks._bench_issue18 import _rss_child; "
+        f"_rss_child({name!r}, {str(folder)!r})"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
+    return int(out.stdout.strip().splitlines()[-1])
+
+
+def large_frame(rounds: int) -> None:
+    with tempfile.TemporaryDirectory() as name:
+        tmp = Path(name)
+        loaders = _frame_loaders(tmp)
+        for load in loaders.values():  # fill the caches
+            load()
         size = big_frame().memory_usage(deep=True).sum()
-        contenders = {
-            "mlopskit (cached run, target loaded)": lambda: pipe.run(
-                {"rows": 2_000_000}, cache=url
-            ).outputs["frame"],
-            "Hamilton 1.90 cache": lambda: dr.execute(
-                ["frame"], inputs={"rows": 2_000_000}
-            )["frame"],
-            "joblib.Memory": lambda: jframe(2_000_000),
-        }
-        results: dict[str, list[tuple[float, float]]] = {k: [] for k in contenders}
+        times: dict[str, list[float]] = {k: [] for k in loaders}
+        peaks: dict[str, list[int]] = {k: [] for k in loaders}
         for _ in range(rounds):
-            for k, fn in contenders.items():
-                results[k].append(_measure(fn))
-        assert (
-            pipe.run({"rows": 2_000_000}, cache=url).steps["frame"].status == "cached"
-        )
+            for k, load in loaders.items():
+                times[k].append(_wall(load))
+                peaks[k].append(_rss(k, tmp))
     print(
         f"\nA {size / 1e6:.0f} MB DataFrame (2,000,000 × 9) loaded from a warm cache, "
-        f"median of {rounds} interleaved rounds; peak = tracemalloc peak during the load"
+        f"median of {rounds} interleaved rounds: wall time in this process, and the "
+        "growth of peak RSS during one load in a fresh process"
     )
-    print("\n| contender | seconds | peak MB | peak / frame size |")
+    print("\n| contender | seconds | peak RSS growth MB | / frame size |")
     print("|---|---|---|---|")
-    for k, v in results.items():
-        wall = statistics.median(w for w, _ in v)
-        peak = statistics.median(p for _, p in v)
+    for k in loaders:
+        wall = statistics.median(times[k])
+        peak = statistics.median(peaks[k])
         print(f"| {k} | {wall:.3f} | {peak / 1e6:.0f} | {peak / size:.2f}× |")
 
 

@@ -205,6 +205,11 @@ KINDS: tuple[EditKind, ...] = (
         helper="def h(x):\n    return x + {v}\n",
     ),
     EditKind(
+        "method of a module-level dict subclass",
+        "class Table(dict):\n    def look(self, x):\n        return x + {v}\n\n"
+        "TABLE = Table()\n\ndef out(x):\n    return TABLE.look(x)\n",
+    ),
+    EditKind(
         "config object attribute mutated",
         "class Config:\n    def __init__(self):\n        self.k = {v}\n\n"
         "CONFIG = Config()\n\ndef out(x):\n    return x + CONFIG.k\n",

@@ -316,6 +316,8 @@ class _Walker:
             self._other(label, obj, module)
 
     def _container(self, label: str, obj: Any) -> None:
+        if type(obj) not in (tuple, list, set, frozenset, dict):  # a user subclass
+            self.value(f"{label} type", type(obj), ())
         if _all_scalars(obj):
             self.tokens.append(f"{label} = {_const_token(obj)}")
             return
