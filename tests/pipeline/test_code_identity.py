@@ -22,11 +22,13 @@ from tests.pipeline.edit_kinds import KINDS, EditKind
 
 from mlopskit.pipeline import Pipeline, Step, _code, step
 
+# Every kind is a test case; hypothesis draws the values and the way of editing.
 _SETTINGS = settings(
-    max_examples=len(KINDS) * 2,
+    max_examples=3,
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture],
 )
+_KINDS = pytest.mark.parametrize("kind", KINDS, ids=[k.name for k in KINDS])
 
 
 class _Module:
@@ -91,9 +93,9 @@ def _run(pipe: Pipeline, cache: str) -> Any:
     return pipe.run({"x": 1}, cache=cache)
 
 
+@_KINDS
 @_SETTINGS
 @given(
-    kind=st.sampled_from(KINDS),
     v=st.integers(-50, 50),
     delta=st.integers(1, 50),
     how=st.sampled_from(["reload", "fresh"]),
@@ -110,9 +112,9 @@ def test_every_edit_kind_is_a_miss(user_dir, kind, v, delta, how) -> None:
     assert second.outputs["out"] == 1 + v + delta
 
 
+@_KINDS
 @_SETTINGS
 @given(
-    kind=st.sampled_from(KINDS),
     v=st.integers(-50, 50),
     how=st.sampled_from(["same process", "reload", "fresh"]),
 )

@@ -40,10 +40,10 @@ __all__ = ["code_fingerprint"]
 
 _SCALARS = (type(None), bool, int, float, complex, str, bytes)
 
-# code object -> (digest of its stripped source, global names it and nested code read)
-_OWN: weakref.WeakKeyDictionary[types.CodeType, tuple[str, tuple[str, ...]]] = (
-    weakref.WeakKeyDictionary()
-)
+# id(code object) -> (weak ref to it, digest of its stripped source, global names).
+# By identity, not equality: equal code objects can come from different source
+# (``def f(x, k=1)`` and ``def f(x, k=2)`` compile to equal code).
+_OWN: dict[int, tuple[weakref.ref[types.CodeType], str, tuple[str, ...]]] = {}
 # function -> (fingerprint, checks that must still hold for it to be valid)
 _FULL: weakref.WeakKeyDictionary[
     Any, tuple[str, tuple[str, ...], tuple[_Check, ...]]
@@ -441,11 +441,14 @@ def _is_const(obj: Any) -> bool:
 
 
 def _own_code(func: Any, code: types.CodeType) -> tuple[str, tuple[str, ...]]:
-    cached = _OWN.get(code)
-    if cached is None:
-        cached = (_source_digest(func, code), tuple(sorted(_global_names(code))))
-        _OWN[code] = cached
-    return cached
+    cached = _OWN.get(id(code))
+    if cached is None or cached[0]() is not code:
+        if len(_OWN) > 50_000:  # entries of collected code objects: start afresh
+            _OWN.clear()
+        own = _source_digest(func, code)
+        cached = (weakref.ref(code), own, tuple(sorted(_global_names(code))))
+        _OWN[id(code)] = cached
+    return cached[1], cached[2]
 
 
 def _global_names(code: types.CodeType) -> set[str]:
