@@ -31,7 +31,7 @@ import io
 import json
 import math
 import uuid
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import numpy as np
@@ -216,7 +216,7 @@ def _textual_node(obj: Any) -> list[Any] | None:
     return None
 
 
-_TEXTUAL = {
+_TEXTUAL: dict[str, Callable[[list[Any]], Any]] = {
     "Dec": lambda n: decimal.Decimal(n[1]),
     "UUID": lambda n: uuid.UUID(n[1]),
     "date": lambda n: dt.date.fromisoformat(n[1]),
