@@ -179,6 +179,12 @@ KINDS: tuple[EditKind, ...] = (
         "def out(x):\n    return x + T().k\n",
     ),
     EditKind(
+        "second property's getter",
+        "class T:\n    @property\n    def a(self):\n        return 0\n\n"
+        "    @property\n    def b(self):\n        return {v}\n\n"
+        "def out(x):\n    return x + T().a + T().b\n",
+    ),
+    EditKind(
         "class attribute",
         "class T:\n    K = {v}\n\n    def f(self, x):\n        return x + self.K\n\n"
         "def out(x):\n    return T().f(x)\n",

@@ -155,11 +155,11 @@ def _state(obj: Any, depth: int = 0) -> Any:
     their items (recursively), other values (arrays, frames) by their content.
     """
     if depth > 12:
-        return ("deep", id(obj))
+        return ("deep", _Same(obj))
     if isinstance(obj, (*_SCALARS, types.ModuleType)):
         return None
     if isinstance(obj, types.FunctionType):
-        return (id(obj.__code__), id(obj.__defaults__), id(obj.__kwdefaults__))
+        return (_Same(obj.__code__), _Same(obj.__defaults__), _Same(obj.__kwdefaults__))
     if isinstance(obj, tuple | list):
         return (type(obj), tuple(_item_state(x, depth) for x in obj))
     if isinstance(obj, set | frozenset):
@@ -203,10 +203,25 @@ def _bound_builtin(obj: Any) -> bool:
     return owner is not None and not isinstance(owner, types.ModuleType | type)
 
 
+class _Same:
+    """Compares by identity and keeps its object alive (so no id can be reused)."""
+
+    __slots__ = ("obj",)
+
+    def __init__(self, obj: Any) -> None:
+        self.obj = obj
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, _Same) and other.obj is self.obj
+
+    def __hash__(self) -> int:
+        return id(self.obj)
+
+
 def _item_state(obj: Any, depth: int) -> Any:
     if isinstance(obj, _SCALARS):
         return (type(obj), obj)
-    return (id(obj), _state(obj, depth + 1))
+    return (_Same(obj), _state(obj, depth + 1))
 
 
 def _is_user_instance(obj: Any) -> bool:
@@ -240,6 +255,9 @@ class _Walker:
         self.checks: list[_Check] = []
         self.problems: list[str] = []
         self.seen: set[int] = set()
+        # what ``seen`` names stays alive during the walk: a temporary (a property's
+        # (fget, fset, fdel)) freed early could hand its id to another object
+        self.alive: list[Any] = []
         self.depth = 0
 
     def function(self, func: Any) -> None:
@@ -247,6 +265,7 @@ class _Walker:
         if id(code) in self.seen:
             return
         self.seen.add(id(code))
+        self.alive.append(code)
         own, names = _own_code(func, code)
         self.tokens.append(f"fn {getattr(func, '__qualname__', '?')} {own}")
         self.value("defaults", func.__defaults__, ())
@@ -325,6 +344,7 @@ class _Walker:
             self.tokens.append(f"{label} = cycle")
             return
         self.seen.add(id(obj))
+        self.alive.append(obj)
         kind = type(obj).__qualname__
         if isinstance(obj, dict):
             self.tokens.append(f"{label} = {kind}[{len(obj)}]")
@@ -346,6 +366,7 @@ class _Walker:
         if id(cls) in self.seen:
             return
         self.seen.add(id(cls))
+        self.alive.append(cls)
         for base in cls.__mro__:
             if base is cls or not _is_user_module(base.__module__):
                 if base is not cls and base is not object:
@@ -369,6 +390,7 @@ class _Walker:
             self.tokens.append(f"{label} = cycle")
             return
         self.seen.add(id(obj))
+        self.alive.append(obj)
         self.value(f"{label} type", type(obj), ())
         if _has_handler(type(obj)):  # the user said what identifies it
             self.tokens.append(f"{label} = {_object_token(obj)}")
