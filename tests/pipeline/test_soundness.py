@@ -281,3 +281,21 @@ def test_a_fingerprintable_output_without_a_safe_codec_needs_trust(cache) -> Non
     trusted = pipe.run({"alpha": 0.5}, cache=cache, trust_pickle=True)
     assert _statuses(trusted) == {"settings": "cached", "use": "cached"}
     assert trusted.outputs["use"] == 1.0
+
+
+def test_a_sklearn_pipeline_of_library_functions_needs_no_trust(cache) -> None:
+    X, y = load_wine(return_X_y=True)
+
+    def model(X, y):
+        est = make_pipeline(
+            FunctionTransformer(np.log1p), LogisticRegression(max_iter=300)
+        )
+        return est.fit(X, y)
+
+    pipe = Pipeline([model])
+    first = pipe.run({"X": X, "y": y}, cache=cache)  # no warning: a safe codec
+    assert first.steps["model"].output_digest.startswith("obj-v1:")
+    again = pipe.run({"X": X, "y": y}, cache=cache)
+    assert again.steps["model"].status == "cached"
+    loaded = again.outputs["model"]
+    assert (loaded.predict(X) == first.outputs["model"].predict(X)).all()
