@@ -299,3 +299,10 @@ def test_a_sklearn_pipeline_of_library_functions_needs_no_trust(cache) -> None:
     assert again.steps["model"].status == "cached"
     loaded = again.outputs["model"]
     assert (loaded.predict(X) == first.outputs["model"].predict(X)).all()
+
+
+def test_trust_pickle_must_be_a_bool(cache) -> None:
+    from mlopskit.errors import InvalidParameterError
+
+    with pytest.raises(InvalidParameterError, match="`trust_pickle` must be True or"):
+        Pipeline([fit]).run({"k": 1}, cache=cache, trust_pickle="yes")

@@ -783,6 +783,10 @@ def execute(
     wanted = targets if targets is not None else (pipe.targets or pipe.sinks())
     order = pipe.needed(wanted)
     _check_run_args(pipe, inputs, force, order)
+    if not isinstance(trust_pickle, bool):
+        raise InvalidParameterError(
+            f"`trust_pickle` must be True or False. Got {trust_pickle!r} instead."
+        )
     label, runner, pool = _executor(executor)
     store = None
     if cache is not None:
