@@ -43,7 +43,9 @@ def configure(subparsers: Any) -> None:
     sub.add_argument("name", metavar="NAME")
     sub.set_defaults(handler=_versions)
     sub = commands.add_parser(
-        "show", parents=[common], help="one version: NAME, NAME@VERSION, NAME:VERSION or NAME@ALIAS"
+        "show",
+        parents=[common],
+        help="one version: NAME, NAME@VERSION, NAME:VERSION or NAME@ALIAS",
     )
     sub.add_argument("ref", metavar="NAME[@VERSION|@ALIAS]")
     sub.set_defaults(handler=_show)
