@@ -62,10 +62,10 @@ def _constant(text: str) -> Any:
     return float(text)
 
 
-def _split(text: str) -> list[str]:
-    """Split on AND outside quotes."""
+def _split(text: str, word: str = "AND") -> list[str]:
+    """Split on ``word`` outside quotes."""
     parts, quote, start = [], "", 0
-    for match in re.finditer(r"['\"`]|\s+AND\s+", text, re.IGNORECASE):
+    for match in re.finditer(rf"['\"`]|\s+{word}\s+", text, re.IGNORECASE):
         token = match.group(0)
         if token in ("'", '"', "`"):
             quote = "" if quote == token else (quote or token)
@@ -91,7 +91,7 @@ def parse_filter(text: Any) -> tuple[Condition, ...]:
             f"`filter` must be a string like \"metrics.auc > 0.9 and tags.team = 'crm'\". "
             f"Got {type(text).__name__} instead."
         )
-    if re.search(r"\bOR\b", text, re.IGNORECASE) and not re.search(r"['\"`]", text):
+    if len(_split(text, "OR")) > 1:
         raise RegistryError(
             "`filter` does not support OR (as in MLflow); run two searches."
         )
