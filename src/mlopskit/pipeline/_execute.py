@@ -281,6 +281,7 @@ class _State:
                 reason = "cache=False"
             elif code is None:
                 reason = fingerprint_error
+                self._note(name, reason)
             elif problems:
                 reason = (
                     f"runs uncached: {problems[0]}. Pass it as an input, or register "
