@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import datetime as dt
 import decimal
@@ -106,10 +107,10 @@ def test_object_and_string_dtypes_hash_alike():
     values = ["a", None, "é"]
     obj = pd.Series(values, dtype=object)
     dtypes: list[object] = ["string"]
-    try:  # pandas >= 2.3: the NaN-valued string dtype (pandas 3's default "str")
+    # pandas >= 2.3: the NaN-valued string dtype (pandas 3's default "str"); 2.2
+    # has no na_value
+    with contextlib.suppress(TypeError):
         dtypes.append(pd.StringDtype("python", na_value=np.nan))
-    except TypeError:  # pandas 2.2 has no na_value
-        pass
     for dtype in dtypes:
         assert fingerprint(obj) == fingerprint(pd.Series(values, dtype=dtype))
     assert fingerprint(obj) != fingerprint(obj.astype("category"))
