@@ -16,6 +16,11 @@ reporting medians of wall time per step:
 4. ``import`` time in a fresh interpreter.
 
 Run: ``python benchmarks/bench_pipeline.py [--rounds 7]``.
+
+``--issue18`` runs issue 18's measurements instead (``_bench_issue18.py``): the
+stale-case matrix (mlopskit on this tree and on ``main``, Hamilton's cache,
+``joblib.Memory``), cheap cached re-runs of a 100-step chain, and large-DataFrame
+loads from the cache (time and peak memory).
 """
 
 from __future__ import annotations
@@ -187,7 +192,18 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--rounds", type=int, default=7)
     parser.add_argument("--repeats", type=int, default=5, help="runs per round")
+    parser.add_argument(
+        "--issue18",
+        action="store_true",
+        help="the stale-case matrix, cheap cached runs and large-frame loads instead",
+    )
     args = parser.parse_args()
+    if args.issue18:
+        sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+        from benchmarks._bench_issue18 import main as issue18
+
+        issue18(max(args.rounds, 5))
+        return
     warnings.simplefilter("ignore")
     logging.getLogger("kedro").setLevel(logging.WARNING)
     logging.getLogger("hamilton").setLevel(logging.WARNING)

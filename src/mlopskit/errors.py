@@ -14,8 +14,10 @@ The tree::
      ├─ VersioningError                         versioning: hashes, the content store
      │   ├─ FingerprintError (TypeError)        no fingerprint handler for a type
      │   ├─ IntegrityError (ValueError)         stored bytes do not match their digest
+     │   │   └─ TamperedObjectError             a signed store's signature is missing or wrong
      │   ├─ ObjectNotFoundError (LookupError)   no object with that digest / version
-     │   └─ StoreError (OSError)                the store's storage failed or is unusable
+     │   ├─ StoreError (OSError)                the store's storage failed or is unusable
+     │   └─ UntrustedFormatError (ValueError)   storing or loading it needs pickle, not trusted
      ├─ SchemaError (ValueError)                a schema or its input is malformed
      │   └─ SchemaValidationError               data failed validation (carries the report)
      ├─ PipelineError                           pipeline: definition and execution
@@ -31,6 +33,10 @@ The tree::
      │   └─ DatasetUnavailableError (LookupError) a benchmark dataset is not on disk
      ├─ RolloutError (ValueError)               rollout simulation: bad scenario
      └─ LoopError (RuntimeError)                the continuous-training loop
+
+One warning: :class:`PickleTrustWarning` (``MlopsKitError`` and ``UserWarning``),
+emitted when a store pickles an object because the caller trusted pickle; filter it
+by class (``warnings.filterwarnings("ignore", category=PickleTrustWarning)``).
 
 Every exception carries its context as attributes (keyword arguments of the
 constructor) and survives pickling, because pipeline steps and benchmark runs cross
@@ -63,6 +69,7 @@ __all__ = [
     "NotFittedError",
     "ObjectNotFoundError",
     "OptionalDependencyError",
+    "PickleTrustWarning",
     "PipelineDefinitionError",
     "PipelineError",
     "PromotionRefusedError",
@@ -74,7 +81,9 @@ __all__ = [
     "SchemaValidationError",
     "StepFailedError",
     "StoreError",
+    "TamperedObjectError",
     "UncacheableOutputError",
+    "UntrustedFormatError",
     "VersioningError",
 ]
 
@@ -141,6 +150,30 @@ class ObjectNotFoundError(VersioningError, LookupError):
 
 class StoreError(VersioningError, OSError):
     """The store's underlying filesystem failed or cannot be used."""
+
+
+class TamperedObjectError(IntegrityError):
+    """A signed store met an object or record whose signature is missing or wrong.
+
+    Raised before anything is deserialised; ``name`` says which object or record.
+    """
+
+
+class UntrustedFormatError(VersioningError, ValueError):
+    """Storing or loading an object needs a format the caller did not allow.
+
+    ``put`` raises it for an object only pickle can store (``type_name`` says which);
+    ``get`` for a stored object whose codec is not allowed (``codec``), before
+    anything is deserialised. Opt in with ``trust_pickle=True`` for sources you trust.
+    """
+
+
+class PickleTrustWarning(MlopsKitError, UserWarning):
+    """An object was pickled because the caller trusted pickle (a ``UserWarning``).
+
+    It derives from :class:`MlopsKitError` too, like every name in this module, so it
+    carries context and pickles; filter it by class.
+    """
 
 
 # --- schema -----------------------------------------------------------------------

@@ -5,7 +5,7 @@ them into a graph, :meth:`Pipeline.run` runs them (sequentially, on threads,
 processes or a Dask cluster), skips every step whose code and inputs are unchanged
 (given a cache) and returns a :class:`Run` record with the lineage of every step.
 
-``Run``, ``StepRun``, ``list_runs`` and ``load_run`` are imported on first use, so
+``CacheWarning``, ``Run``, ``StepRun``, ``list_runs`` and ``load_run`` are imported on first use, so
 ``import mlopskit.pipeline`` does not import pandas or pydantic.
 """
 
@@ -19,10 +19,12 @@ from mlopskit.pipeline._graph import Pipeline
 from mlopskit.pipeline._step import Step, step
 
 if _typing.TYPE_CHECKING:
+    from mlopskit.pipeline._execute import CacheWarning
     from mlopskit.pipeline._run import Run, StepRun
     from mlopskit.pipeline._store import list_runs, load_run
 
 __all__ = [
+    "CacheWarning",
     "Pipeline",
     "Run",
     "Step",
@@ -34,6 +36,7 @@ __all__ = [
 ]
 
 _LAZY = {
+    "CacheWarning": "mlopskit.pipeline._execute",
     "Run": "mlopskit.pipeline._run",
     "StepRun": "mlopskit.pipeline._run",
     "list_runs": "mlopskit.pipeline._store",

@@ -26,6 +26,7 @@ import functools
 import hashlib
 import inspect
 import os
+import pickle
 import site
 import sys
 import sysconfig
@@ -38,25 +39,22 @@ from typing import Any
 __all__ = ["code_fingerprint"]
 
 _SCALARS = (type(None), bool, int, float, complex, str, bytes)
-_MUTABLE = (list, dict, set, bytearray)
-_CONSTANTS = (*_SCALARS, tuple, frozenset, list, dict, set)
 
-# code object -> (digest of its stripped source, global names it and nested code read)
-_OWN: weakref.WeakKeyDictionary[types.CodeType, tuple[str, tuple[str, ...]]] = (
-    weakref.WeakKeyDictionary()
-)
+# id(code object) -> (weak ref to it, digest of its stripped source, global names).
+# By identity, not equality: equal code objects can come from different source
+# (``def f(x, k=1)`` and ``def f(x, k=2)`` compile to equal code).
+_OWN: dict[int, tuple[weakref.ref[types.CodeType], str, tuple[str, ...]]] = {}
 # function -> (fingerprint, checks that must still hold for it to be valid)
-_FULL: weakref.WeakKeyDictionary[Any, tuple[str, tuple[_Check, ...]]] = (
-    weakref.WeakKeyDictionary()
-)
+_FULL: weakref.WeakKeyDictionary[
+    Any, tuple[str, tuple[str, ...], tuple[_Check, ...]]
+] = weakref.WeakKeyDictionary()
 
-_Check = tuple[
-    Any, str, Any, "str | None"
-]  # (namespace, name, object, token if mutable)
+# (namespace or None for the object itself, name, object, its _state)
+_Check = tuple[Any, str, Any, Any]
 
 
 def code_fingerprint(func: Callable[..., Any]) -> str:
-    """Digest of a function's code and of the user code and constants it reaches.
+    """Digest of a function's code and of the user code and values it reaches.
 
     Parameters
     ----------
@@ -68,9 +66,14 @@ def code_fingerprint(func: Callable[..., Any]) -> str:
     -------
     str
         A hex digest. It changes when the function's code changes (not its comments,
-        docstring or decorators), when a user-defined helper function or class it
-        calls changes (transitively), when a module-level constant it reads changes,
-        or when a third-party package it calls changes version.
+        docstring or decorators), when user code it reaches changes (helpers and
+        their defaults, classes through their MRO and nested classes, the classes of
+        module-level instances, decorators' wrappers, closures, partials, functions
+        held in containers, lambdas; transitively), when a module-level value it
+        reads changes (also in place: a mutated config object or array), or when a
+        third-party package it calls changes version. Values that cannot be
+        fingerprinted count by their type here; :meth:`Pipeline.run` does not cache
+        a step that reaches one (see ``StepRun.reason``).
 
     Examples
     --------
@@ -90,29 +93,35 @@ def code_fingerprint(func: Callable[..., Any]) -> str:
     >>> code_fingerprint(f) == before
     False
     """
+    return code_identity(func)[0]
+
+
+def code_identity(func: Callable[..., Any]) -> tuple[str, tuple[str, ...]]:
+    """``(fingerprint, problems)``: problems name what could not be fingerprinted."""
     target = _unwrap(func)
     try:
         cached = _FULL.get(target)
     except TypeError:  # not weak-referenceable
         cached = None
-    if cached is not None and all(_holds(c) for c in cached[1]):
-        return cached[0]
+    if cached is not None and all(_holds(c) for c in cached[2]):
+        return cached[0], cached[1]
     walker = _Walker()
-    walker.function(target)
+    walker.checks.append((None, "", target, _state(target)))
+    walker.value("step", target, ())
     digest = hashlib.blake2b(
         "\n".join(walker.tokens).encode(), digest_size=16
     ).hexdigest()
+    problems = tuple(dict.fromkeys(walker.problems))
     with contextlib.suppress(TypeError):
-        _FULL[target] = (digest, tuple(walker.checks))
-    return digest
+        _FULL[target] = (digest, problems, tuple(walker.checks))
+    return digest, problems
 
 
 def _holds(check: _Check) -> bool:
-    namespace, name, obj, token = check
-    current = _lookup(namespace, name)
-    if current is not obj:
+    namespace, name, obj, state = check
+    if namespace is not None and _lookup(namespace, name) is not obj:
         return False
-    return token is None or _const_token(obj) == token
+    return bool(_state(obj) == state)
 
 
 def _lookup(namespace: Any, name: str) -> Any:
@@ -137,86 +146,278 @@ def _unwrap(func: Any) -> Any:
     return func
 
 
+def _state(obj: Any, depth: int = 0) -> Any:
+    """A cheap summary that changes when ``obj`` is rebound inside or mutated.
+
+    Used to re-validate a memoised fingerprint: functions by the identity of their
+    code and defaults (IPython's autoreload swaps ``__code__`` in place), user
+    classes by the identity of their attributes, containers and user objects by
+    their items (recursively), other values (arrays, frames) by their content.
+    """
+    if depth > 12:
+        return ("deep", _Same(obj))
+    if isinstance(obj, (*_SCALARS, types.ModuleType)):
+        return None
+    if isinstance(obj, types.FunctionType):
+        return (_Same(obj.__code__), _Same(obj.__defaults__), _Same(obj.__kwdefaults__))
+    if isinstance(obj, tuple | list):
+        return (type(obj), tuple(_item_state(x, depth) for x in obj))
+    if isinstance(obj, set | frozenset):
+        return (type(obj), frozenset(_item_state(x, depth) for x in obj))
+    if isinstance(obj, dict):
+        return tuple(
+            (_item_state(k, depth), _item_state(v, depth)) for k, v in obj.items()
+        )
+    if isinstance(obj, type):
+        if not _is_user_module(obj.__module__):
+            return None
+        return tuple(
+            (attr, _item_state(v, depth))
+            for cls in obj.__mro__
+            if _is_user_module(cls.__module__)
+            for attr, v in vars(cls).items()
+            if not _bookkeeping(attr, v)
+        )
+    if isinstance(obj, functools.partial):
+        return (_item_state(obj.func, depth), _state(obj.args, depth + 1),
+                _state(obj.keywords, depth + 1))  # fmt: skip
+    if isinstance(obj, types.MethodType):
+        return (_item_state(obj.__func__, depth), _item_state(obj.__self__, depth))
+    if _bound_builtin(obj):
+        return _item_state(obj.__self__, depth)
+    if _is_user_instance(obj):
+        if _has_handler(type(obj)):
+            return (type(obj), _object_token(obj))
+        return (type(obj), _state(_instance_data(obj), depth + 1))
+    if callable(obj) and not _is_user_module(getattr(obj, "__module__", None)):
+        wrapped = getattr(obj, "__wrapped__", None)
+        return None if wrapped is None else _item_state(wrapped, depth)
+    return _object_token(obj)
+
+
+def _bound_builtin(obj: Any) -> bool:
+    """A builtin method bound to an object (``CFG.get``), not a module function."""
+    if not isinstance(obj, types.BuiltinMethodType | types.MethodWrapperType):
+        return False
+    owner = getattr(obj, "__self__", None)
+    return owner is not None and not isinstance(owner, types.ModuleType | type)
+
+
+class _Same:
+    """Compares by identity and keeps its object alive (so no id can be reused)."""
+
+    __slots__ = ("obj",)
+
+    def __init__(self, obj: Any) -> None:
+        self.obj = obj
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, _Same) and other.obj is self.obj
+
+    def __hash__(self) -> int:
+        return id(self.obj)
+
+
+def _item_state(obj: Any, depth: int) -> Any:
+    if isinstance(obj, _SCALARS):
+        return (type(obj), obj)
+    return (_Same(obj), _state(obj, depth + 1))
+
+
+def _is_user_instance(obj: Any) -> bool:
+    cls = type(obj)
+    return _is_user_module(cls.__module__) and not isinstance(
+        obj, type | types.FunctionType | types.ModuleType
+    )
+
+
+def _has_handler(cls: type) -> bool:
+    """A ``fingerprint`` handler registered for this user class (or a base)."""
+    from mlopskit.versioning import fingerprint
+
+    return bool(fingerprint.dispatch(cls) is not fingerprint.dispatch(object))
+
+
+def _instance_data(obj: Any) -> dict[str, Any]:
+    data = dict(getattr(obj, "__dict__", {}))
+    for cls in type(obj).__mro__:
+        for slot in getattr(cls, "__slots__", ()):
+            if isinstance(slot, str) and hasattr(obj, slot):
+                data[slot] = getattr(obj, slot)
+    return data
+
+
 class _Walker:
     """Collects tokens for a function and everything of the user's it reaches."""
 
     def __init__(self) -> None:
         self.tokens: list[str] = []
         self.checks: list[_Check] = []
+        self.problems: list[str] = []
         self.seen: set[int] = set()
+        # what ``seen`` names stays alive during the walk: a temporary (a property's
+        # (fget, fset, fdel)) freed early could hand its id to another object
+        self.alive: list[Any] = []
+        self.depth = 0
 
     def function(self, func: Any) -> None:
-        if isinstance(func, functools.partial):
-            self.tokens.append("partial")
-            self.value("partial.func", func.func, ())
-            self.value("partial.args", func.args, ())
-            self.value("partial.keywords", func.keywords, ())
-            return
-        if isinstance(func, types.MethodType):
-            self.function(func.__func__)
-            return
-        code = getattr(func, "__code__", None)
-        if not isinstance(code, types.CodeType):  # a callable object
-            self.value("callable", type(func), ())
-            return
+        code = func.__code__
         if id(code) in self.seen:
             return
         self.seen.add(id(code))
+        self.alive.append(code)
         own, names = _own_code(func, code)
         self.tokens.append(f"fn {getattr(func, '__qualname__', '?')} {own}")
         self.value("defaults", func.__defaults__, ())
         self.value("kwdefaults", func.__kwdefaults__, ())
+        wrapped = getattr(func, "__wrapped__", None)
+        if wrapped is not None:  # a decorator's wrapper: the wrapped code counts too
+            self.value("wrapped", wrapped, ())
         cells = func.__closure__ or ()
         for var, cell in zip(code.co_freevars, cells, strict=False):
             obj = _lookup(cell, var)
             if obj is not _MISSING:
-                self.checks.append((cell, var, obj, _mutable_token(obj)))
+                self.checks.append((cell, var, obj, _state(obj)))
                 self.value(f"cell {var}", obj, names)
         namespace = func.__globals__
         for name in names:
             obj = namespace.get(name, _MISSING)
             if obj is _MISSING:
                 continue
-            self.checks.append((namespace, name, obj, _mutable_token(obj)))
+            self.checks.append((namespace, name, obj, _state(obj)))
             self.value(f"global {name}", obj, names)
 
     def value(self, label: str, obj: Any, names: tuple[str, ...]) -> None:
-        if isinstance(obj, _CONSTANTS):
+        if isinstance(obj, _SCALARS):
             self.tokens.append(f"{label} = {_const_token(obj)}")
             return
+        if self.depth > 40:
+            self.tokens.append(f"{label} = deep {type(obj).__qualname__}")
+            return
+        self.depth += 1
+        try:
+            self._value(label, obj, names)
+        finally:
+            self.depth -= 1
+
+    def _value(self, label: str, obj: Any, names: tuple[str, ...]) -> None:
         from mlopskit.pipeline._step import Step
 
         if isinstance(obj, Step):
             obj = obj.func
         module = getattr(obj, "__module__", None)
-        if isinstance(obj, types.ModuleType):
+        if isinstance(obj, tuple | list | set | frozenset | dict):
+            self._container(label, obj)
+        elif isinstance(obj, types.ModuleType):
             self._module(label, obj, names)
-        elif isinstance(obj, functools.partial) or (
-            isinstance(obj, types.FunctionType) and _is_user_file(obj.__code__)
-        ):
-            self.tokens.append(f"{label} -> {getattr(obj, '__qualname__', 'partial')}")
-            self.function(obj)
-        elif isinstance(obj, type):
-            if _is_user_module(module) and id(obj) not in self.seen:
-                self.seen.add(id(obj))
-                self.tokens.append(f"{label} -> class {obj.__qualname__}")
-                for attr in sorted(vars(obj)):
-                    member = vars(obj)[attr]
-                    if isinstance(member, staticmethod | classmethod):
-                        member = member.__func__
-                    if isinstance(member, property):
-                        member = member.fget
-                    is_func = isinstance(member, types.FunctionType)
-                    if attr.startswith("__") and not is_func:
-                        continue  # __doc__, __module__, __dict__ …: not behaviour
-                    if is_func or not callable(member):
-                        self.value(f"{obj.__qualname__}.{attr}", member, ())
+        elif isinstance(obj, functools.partial):
+            self.tokens.append(f"{label} -> partial")
+            self.value(f"{label}.func", obj.func, ())
+            self.value(f"{label}.args", obj.args, ())
+            self.value(f"{label}.keywords", obj.keywords, ())
+        elif isinstance(obj, types.MethodType):
+            self.value(f"{label}.__func__", obj.__func__, ())
+            self.value(f"{label}.__self__", obj.__self__, ())
+        elif _bound_builtin(obj):  # CFG.get: the dict it reads counts
+            self.tokens.append(f"{label} = builtin method {obj.__name__}")
+            self.value(f"{label}.__self__", obj.__self__, ())
+        elif isinstance(obj, types.FunctionType):
+            if _is_user_file(obj.__code__):
+                self.tokens.append(f"{label} -> {obj.__qualname__}")
+                self.function(obj)
             else:
                 self.tokens.append(f"{label} = {_external(obj, module)}")
+        elif isinstance(obj, type):
+            self._class(label, obj, module)
+        elif _is_user_instance(obj):
+            self._instance(label, obj)
+        else:
+            self._other(label, obj, module)
+
+    def _container(self, label: str, obj: Any) -> None:
+        if type(obj) not in (tuple, list, set, frozenset, dict):  # a user subclass
+            self.value(f"{label} type", type(obj), ())
+        if _all_scalars(obj):
+            self.tokens.append(f"{label} = {_const_token(obj)}")
+            return
+        if id(obj) in self.seen:
+            self.tokens.append(f"{label} = cycle")
+            return
+        self.seen.add(id(obj))
+        self.alive.append(obj)
+        kind = type(obj).__qualname__
+        if isinstance(obj, dict):
+            self.tokens.append(f"{label} = {kind}[{len(obj)}]")
+            for key, item in obj.items():
+                self.value(f"{label}[{_const_token(key)}]", item, ())
+            return
+        items = list(obj)
+        if isinstance(obj, set | frozenset):  # order by content, not by hash seed
+            items.sort(key=lambda x: _const_token(x))
+        self.tokens.append(f"{label} = {kind}[{len(items)}]")
+        for i, item in enumerate(items):
+            self.value(f"{label}[{i}]", item, ())
+
+    def _class(self, label: str, cls: type, module: str | None) -> None:
+        if not _is_user_module(module):
+            self.tokens.append(f"{label} = {_external(cls, module)}")
+            return
+        self.tokens.append(f"{label} -> class {cls.__qualname__}")
+        if id(cls) in self.seen:
+            return
+        self.seen.add(id(cls))
+        self.alive.append(cls)
+        for base in cls.__mro__:
+            if base is cls or not _is_user_module(base.__module__):
+                if base is not cls and base is not object:
+                    self.tokens.append(
+                        f"{label} base {_external(base, base.__module__)}"
+                    )
+                continue
+            self.value(f"{label} base", base, ())
+        for attr in sorted(vars(cls)):
+            member = vars(cls)[attr]
+            if _bookkeeping(attr, member):
+                continue
+            if isinstance(member, staticmethod | classmethod):
+                member = member.__func__
+            if isinstance(member, property):
+                member = (member.fget, member.fset, member.fdel)
+            self.value(f"{cls.__qualname__}.{attr}", member, ())
+
+    def _instance(self, label: str, obj: Any) -> None:
+        if id(obj) in self.seen:
+            self.tokens.append(f"{label} = cycle")
+            return
+        self.seen.add(id(obj))
+        self.alive.append(obj)
+        self.value(f"{label} type", type(obj), ())
+        if _has_handler(type(obj)):  # the user said what identifies it
+            self.tokens.append(f"{label} = {_object_token(obj)}")
+            return
+        data = _instance_data(obj)
+        self.tokens.append(f"{label} data {sorted(data)}")
+        for attr in sorted(data):
+            self.value(f"{label}.{attr}", data[attr], ())
+
+    def _other(self, label: str, obj: Any, module: str | None) -> None:
+        wrapped = getattr(obj, "__wrapped__", None)
+        if wrapped is not None and callable(obj):  # functools.lru_cache & co
+            self.tokens.append(f"{label} = wrapper {type(obj).__qualname__}")
+            self.value(f"{label}.__wrapped__", wrapped, ())
+            return
+        token = _object_token(obj)
+        if token is not None:
+            self.tokens.append(f"{label} = {token}")
         elif callable(obj) and not _is_user_module(module):
             self.tokens.append(f"{label} = {_external(obj, module)}")
         else:
-            self.tokens.append(f"{label} = {_object_token(obj)}")
+            kind = f"{type(obj).__module__}.{type(obj).__qualname__}"
+            self.tokens.append(f"{label} = unfingerprintable {kind}")
+            self.problems.append(
+                f"{label.replace('global ', 'global ', 1)} is a {kind} that can be "
+                "neither fingerprinted nor pickled"
+            )
 
     def _module(
         self, label: str, mod: types.ModuleType, names: tuple[str, ...]
@@ -230,16 +431,46 @@ class _Walker:
             obj = getattr(mod, name, _MISSING)
             if obj is _MISSING or isinstance(obj, types.ModuleType):
                 continue
-            self.checks.append((mod, name, obj, _mutable_token(obj)))
+            self.checks.append((mod, name, obj, _state(obj)))
             self.value(f"{mod.__name__}.{name}", obj, ())
 
 
+def _bookkeeping(attr: str, member: Any) -> bool:
+    """Dunder data of a class (``__module__``, ``__dataclass_fields__`` …): not behaviour.
+
+    Dunder *methods* (``__init__``, ``__add__``, ``__call__``) are behaviour.
+    """
+    return (
+        attr.startswith("__")
+        and attr.endswith("__")
+        and not isinstance(
+            member, types.FunctionType | staticmethod | classmethod | property | type
+        )
+    )
+
+
+def _all_scalars(obj: Any) -> bool:
+    if isinstance(obj, dict):
+        return all(
+            isinstance(k, _SCALARS) and (isinstance(v, _SCALARS) or _is_const(v))
+            for k, v in obj.items()
+        )
+    return all(isinstance(x, _SCALARS) or _is_const(x) for x in obj)
+
+
+def _is_const(obj: Any) -> bool:
+    return isinstance(obj, tuple | list | set | frozenset | dict) and _all_scalars(obj)
+
+
 def _own_code(func: Any, code: types.CodeType) -> tuple[str, tuple[str, ...]]:
-    cached = _OWN.get(code)
-    if cached is None:
-        cached = (_source_digest(func, code), tuple(sorted(_global_names(code))))
-        _OWN[code] = cached
-    return cached
+    cached = _OWN.get(id(code))
+    if cached is None or cached[0]() is not code:
+        if len(_OWN) > 50_000:  # entries of collected code objects: start afresh
+            _OWN.clear()
+        own = _source_digest(func, code)
+        cached = (weakref.ref(code), own, tuple(sorted(_global_names(code))))
+        _OWN[id(code)] = cached
+    return cached[1], cached[2]
 
 
 def _global_names(code: types.CodeType) -> set[str]:
@@ -254,7 +485,7 @@ def _source_digest(func: Any, code: types.CodeType) -> str:
     if code.co_name == "<lambda>":  # its source lines hold more than the lambda
         return "bytecode:" + _bytecode_digest(code)
     try:
-        tree = ast.parse(textwrap.dedent(inspect.getsource(func)))
+        tree = ast.parse(textwrap.dedent(inspect.getsource(code)))
     except (OSError, TypeError, SyntaxError):
         return "bytecode:" + _bytecode_digest(code)
     node = tree.body[0] if tree.body else None
@@ -307,24 +538,79 @@ def _const_token(obj: Any) -> str:
     if isinstance(obj, dict):
         inner = ",".join(f"{_const_token(k)}:{_const_token(v)}" for k, v in obj.items())
         return f"dict{{{inner}}}"
-    return _object_token(obj)
+    return _object_token(obj) or f"object {type(obj).__qualname__}"
 
 
-def _mutable_token(obj: Any) -> str | None:
-    return _const_token(obj) if isinstance(obj, _MUTABLE) else None
+def _object_token(obj: Any) -> str | None:
+    """Content token of another value (an array, a frame …), or None if it has none."""
+    digest = value_digest(obj)
+    if digest is None:
+        return None
+    return f"object {type(obj).__module__}.{type(obj).__qualname__} {digest}"
 
 
-def _object_token(obj: Any) -> str:
-    """Content digest of another global (an array, a frame …) via versioning."""
-    kind = f"{type(obj).__module__}.{type(obj).__qualname__}"
+def value_digest(obj: Any) -> str | None:
+    """A value's content digest: :func:`~mlopskit.versioning.fingerprint`, else pickled.
+
+    Values ``fingerprint`` does not know (a ``FunctionTransformer`` holding a user
+    function, a user object) are digested by their pickle stream, in which every user
+    function and class is replaced by its code fingerprint (plain pickle names them
+    only, so an edit of their code would not change the digest). ``None`` when the
+    value can be neither fingerprinted nor pickled.
+
+    Examples
+    --------
+    >>> value_digest([1, 2]).startswith("obj-v1:")
+    True
+    >>> import threading
+    >>> value_digest(threading.Lock()) is None
+    True
+    """
+    from mlopskit.errors import FingerprintError
+    from mlopskit.versioning import fingerprint
+
     try:
-        from mlopskit.versioning import fingerprint
-    except ImportError:  # pragma: no cover - versioning ships with mlopskit
-        return f"object {kind}"
+        return str(fingerprint(obj))
+    except FingerprintError:
+        pass
+    except Exception:  # a handler that failed on this value: try its pickle
+        pass
+    return _pickle_digest(obj)
+
+
+def _pickle_digest(obj: Any) -> str | None:
+    sink = _HashSink()
     try:
-        return f"object {kind} {fingerprint(obj)}"
-    except Exception:  # any failure to hash: the key sees the type only (documented)
-        return f"object {kind}"
+        _CodePickler(sink, protocol=5).dump(obj)
+    except Exception:  # not picklable (a lock, a connection, a generator …)
+        return None
+    return "pkl-v1:blake2b:" + sink.hash.hexdigest()
+
+
+class _HashSink:
+    def __init__(self) -> None:
+        self.hash = hashlib.blake2b(digest_size=32)
+
+    def write(self, data: Any) -> int:
+        self.hash.update(data)
+        return len(data)
+
+
+class _CodePickler(pickle.Pickler):
+    """Pickles user functions and classes as their code fingerprints (for digests)."""
+
+    def reducer_override(self, obj: Any) -> Any:
+        if isinstance(obj, types.FunctionType) and _is_user_file(obj.__code__):
+            return (_code_ref, (obj.__qualname__, code_fingerprint(obj)))
+        if isinstance(obj, type) and _is_user_module(obj.__module__):
+            walker = _Walker()
+            walker.value("class", obj, ())
+            return (_code_ref, (obj.__qualname__, "\n".join(walker.tokens)))
+        return NotImplemented
+
+
+def _code_ref(*args: Any) -> None:  # pragma: no cover - only named in digest streams
+    return None
 
 
 def _external(obj: Any, module: str | None) -> str:

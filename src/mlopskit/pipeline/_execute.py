@@ -29,20 +29,25 @@ import sys
 import time
 import traceback
 import uuid
+import warnings
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from mlopskit.errors import (
+    FingerprintError,
     IntegrityError,
     InvalidParameterError,
     ObjectNotFoundError,
+    PickleTrustWarning,
     PipelineDefinitionError,
     SchemaValidationError,
     StoreError,
     UncacheableOutputError,
+    UntrustedFormatError,
 )
-from mlopskit.pipeline._code import code_fingerprint
+from mlopskit.pipeline._code import code_identity, value_digest
 from mlopskit.pipeline._step import Step
+from mlopskit.pipeline._store import load_output
 
 if TYPE_CHECKING:
     from mlopskit.pipeline._graph import Pipeline
@@ -152,6 +157,34 @@ def _cache_key(
     return "step-v1:" + h.hexdigest()
 
 
+class CacheWarning(UserWarning):
+    """The cache could not do its job for a step; the run record says why.
+
+    Emitted at most once per run, listing every step concerned: a step that reaches
+    something that cannot be fingerprinted (it ran uncached), an output that needs
+    pickle without ``trust_pickle=True`` (not stored), a step that mutated an input
+    in place. Each step's own notes are in ``run.steps[name].notes``.
+
+    Examples
+    --------
+    >>> import warnings
+    >>> from mlopskit.pipeline import Pipeline
+    >>> def data():
+    ...     return [1, 2]
+    >>> def grow(data):
+    ...     data.append(3)  # mutates its input in place
+    ...     return len(data)
+    >>> with warnings.catch_warnings(record=True) as caught:
+    ...     warnings.simplefilter("always")
+    ...     run = Pipeline([data, grow]).run(cache="memory://cache-warning-doc")
+    >>> caught[0].category.__name__, run.steps["grow"].notes[0][:29]
+    ('CacheWarning', "mutated its input 'data' in p")
+    """
+
+
+_IMMUTABLE = (type(None), bool, int, float, complex, str, bytes, frozenset)
+
+
 class _State:
     """Everything the driver knows during one run."""
 
@@ -164,6 +197,9 @@ class _State:
         progress: bool,
         fail_fast: bool,
         total: int,
+        run_id: str = "",
+        trust_pickle: bool = False,
+        shared_memory: bool = True,
     ) -> None:
         from mlopskit.pipeline._run import StepRun
 
@@ -185,10 +221,19 @@ class _State:
         self.digests: dict[str, str | None] = {}
         self.records: dict[str, StepRun] = {}
         self.exceptions: dict[str, BaseException] = {}
-        self.pending: dict[str, tuple[str | None, str | None, dict[str, str], str]] = {}
+        self.pending: dict[
+            str, tuple[str | None, str | None, dict[str, str], str, dict[str, Any]]
+        ] = {}
         self.input_digests: dict[str, str | None] = {}
         self.keep: frozenset[str] = frozenset()
         self.readers: dict[str, int] = {}
+        self.run_id = run_id
+        self.trust = trust_pickle or bool(getattr(store, "trust_pickle", False))
+        self.shared_memory = shared_memory
+        self.seq = 0
+        self.notes: dict[str, list[str]] = {}
+        #: steps whose output can be read back from the store (ran and stored, cached)
+        self.stored: set[str] = set()
 
     def plan(self, order: tuple[str, ...], targets: tuple[str, ...]) -> None:
         """Count each step's readers, so values are released once all have read."""
@@ -225,8 +270,9 @@ class _State:
         digests: dict[str, str] = {}
         reason = "no cache"
         if self.store is not None:
+            problems: tuple[str, ...] = ()
             try:
-                code = code_fingerprint(step.func)
+                code, problems = code_identity(step.func)
             except Exception as exc:  # unexpected code objects: run, never mis-cache
                 code = None
                 fingerprint_error = f"code fingerprint failed ({exc!r}): runs uncached"
@@ -235,20 +281,35 @@ class _State:
                 reason = "cache=False"
             elif code is None:
                 reason = fingerprint_error
+                self._note(name, reason)
+            elif problems:
+                reason = (
+                    f"runs uncached: {problems[0]}. Pass it as an input, or register "
+                    "a handler with mlopskit.versioning.fingerprint.register"
+                )
+                self._note(name, reason)
             elif missing:
-                reason = f"no digest for {missing!r}: runs uncached"
+                reason = f"runs uncached: no digest for {missing}"
+                self._note(name, reason)
             else:
                 key = _cache_key(name, code, step.version, digests)
                 hit = self.index.entries.get(key) if self.index else None
                 if name in self.force:
                     reason = "forced"
-                elif hit is not None:
+                elif hit is not None and self._loadable(hit):
                     self._release_inputs(name)
                     self.digests[name] = hit
+                    self.stored.add(name)
                     self._record(
                         name, "cached", 0.0, 0, key, code, digests, hit, "cache hit"
                     )
+                    self._commit(name, None, None)
                     return None
+                elif hit is not None:
+                    reason = (
+                        "its cached output is a pickle, loaded only with "
+                        "Pipeline.run(..., trust_pickle=True)"
+                    )
                 elif self.index is not None:
                     reason = self.index.why(
                         self.pipe.name, name, code, step.version, digests
@@ -258,12 +319,19 @@ class _State:
         except Exception as exc:  # an input could not be loaded from the store
             outcome = _failure(exc, 0.0, 0, False)
             self._release_inputs(name)
-            self.pending[name] = (key, code, digests, "input unavailable")
+            self.pending[name] = (key, code, digests, "input unavailable", {})
             self.finish(name, outcome)
             return None
-        self.pending[name] = (key, code, digests, reason)
+        self.pending[name] = (key, code, digests, reason, kwargs)
         self._release_inputs(name)
         return kwargs
+
+    def _loadable(self, digest: str) -> bool:
+        assert self.index is not None
+        return self.trust or digest not in self.index.pickled
+
+    def _note(self, name: str, note: str) -> None:
+        self.notes.setdefault(name, []).append(note)
 
     def _digests(self, step: Step) -> tuple[dict[str, str], str | None]:
         digests: dict[str, str] = {}
@@ -274,16 +342,25 @@ class _State:
             elif source in self.inputs:
                 d = self._input_digest(source)
             else:
-                d = _fingerprint_or_none(step.defaults[param])
+                d = value_digest(step.defaults[param])
             if d is None:
-                missing = missing or param
+                missing = (
+                    missing
+                    or f"{param!r} (it can be neither fingerprinted nor pickled)"
+                )
             else:
                 digests[param] = d
+        for path in step.files:
+            d = _file_digest(path)
+            if d is None:
+                missing = missing or f"declared file {path!r} (it does not exist)"
+            else:
+                digests[f"file:{path}"] = d
         return digests, missing
 
     def _input_digest(self, source: str) -> str | None:
         if source not in self.input_digests:
-            self.input_digests[source] = _fingerprint_or_none(self.inputs[source])
+            self.input_digests[source] = value_digest(self.inputs[source])
         return self.input_digests[source]
 
     def kwargs(self, step: Step) -> dict[str, Any]:
@@ -303,14 +380,22 @@ class _State:
         except KeyError:
             pass
         digest = self.digests[name]
+        assert digest is not None  # a step read later always has a digest
+        assert self.index is not None  # loads happen only with a cache
         try:
-            value = self.store.get(digest)
+            value = load_output(self.store, self.index, digest, self.trust)
         except (ObjectNotFoundError, IntegrityError):
-            value = self._recompute(name)
+            value = self._recompute(name, "cache entry unreadable: recomputed")
+        except UntrustedFormatError:  # a pickle this run may not load
+            value = self._recompute(
+                name,
+                "its cached output is a pickle, loaded only with "
+                "Pipeline.run(..., trust_pickle=True): recomputed",
+            )
         self.values[name] = value
         return value
 
-    def _recompute(self, name: str) -> Any:
+    def _recompute(self, name: str, reason: str) -> Any:
         """A cache entry whose object is gone or corrupt: run the step again."""
         step = self.pipe.steps[name]
         outcome = _call(step, self.kwargs(step), False)
@@ -318,13 +403,13 @@ class _State:
             assert outcome.exception is not None
             raise outcome.exception
         old = self.records[name]
-        self.store.put(outcome.value)
+        self._store_output(name, old.cache_key, outcome.value)
         self.records[name] = old.model_copy(
             update={
                 "status": "ran",
                 "duration": outcome.duration,
                 "attempts": outcome.attempts,
-                "reason": "cache entry unreadable: recomputed",
+                "reason": reason,
             }
         )
         return outcome.value
@@ -332,21 +417,29 @@ class _State:
     # -- outcomes ------------------------------------------------------------------
 
     def finish(self, name: str, outcome: _Outcome) -> None:
-        key, code, digests, reason = self.pending.pop(name)
+        key, code, digests, reason, kwargs = self.pending.pop(name)
+        if self.store is not None and self.shared_memory and kwargs:
+            self._check_mutation(name, kwargs, digests)
         if outcome.ok:
-            out = None
+            out = pickled = None
+            stored = False
             if self.store is not None:
                 try:
-                    out = self._store_output(name, key, outcome.value)
+                    out, stored, pickled = self._store_output(name, key, outcome.value)
                 except (UncacheableOutputError, StoreError) as exc:
                     outcome = _failure(exc, outcome.duration, outcome.attempts, False)
             if outcome.ok:
                 self.values[name] = outcome.value
                 self.digests[name] = out
+                if stored:
+                    self.stored.add(name)
                 self._record(
                     name, "ran", outcome.duration, outcome.attempts, key, code,
                     digests, out, reason,
                 )  # fmt: skip
+                if key is not None and out is not None:
+                    entry = (key, out) if stored else None
+                    self._commit(name, entry, pickled)
                 return
         assert outcome.error is not None
         if outcome.exception is not None:
@@ -357,22 +450,97 @@ class _State:
             None, reason, outcome.error,
         )  # fmt: skip
 
-    def _store_output(self, name: str, key: str | None, value: Any) -> str | None:
+    def _commit(
+        self, name: str, entry: tuple[str, str] | None, pickled: tuple[str, str] | None
+    ) -> None:
+        """Make a finished step's cache entry durable now (see ``_store.py``)."""
+        assert self.index is not None
+        rec = self.records[name]
+        state = {
+            "code": rec.code_fingerprint,
+            "version": self.pipe.steps[name].version,
+            "inputs": rec.input_digests,
+        }
+        self.seq += 1
+        slot = f"{self.pipe.name}/{name}"
+        self.index.commit_step(self.run_id, self.seq, slot, state, entry, pickled)
+
+    def _store_output(
+        self, name: str, key: str | None, value: Any
+    ) -> tuple[str | None, bool, tuple[str, str] | None]:
+        """``(output digest, stored?, (digest, address) if stored as a pickle)``."""
         if key is None:
-            return _fingerprint_or_none(value)
+            return value_digest(value), False, None
         try:
-            return str(self.store.put(value))
+            return str(self.store.put(value, trust_pickle=self.trust)), True, None
         except StoreError:
             raise  # the storage failed, not the value: report it as it is
+        except UntrustedFormatError:  # only pickle can store it, and not trusted
+            digest = value_digest(value)
+            assert digest is not None  # it has a fingerprint
+            self._note_needs_pickle(name, value)
+            return digest, False, None
+        except FingerprintError:
+            pass  # no fingerprint: keyed by its code-aware pickle digest below
         except Exception as exc:
-            raise UncacheableOutputError(
-                f"Step {name!r} returned a {type(value).__module__}."
-                f"{type(value).__qualname__} that cannot be stored in the cache: "
-                f"{exc}. Return a storable value (arrays, frames, models, builtins) "
-                f"or mark the step step(..., cache=False).",
-                step=name,
-                output_type=type(value).__qualname__,
-            ) from exc
+            raise _uncacheable(name, value, exc) from exc
+        digest = value_digest(value)
+        if digest is None:
+            why = "it can be neither fingerprinted nor pickled"
+            raise _uncacheable(name, value, why)
+        if not self.trust:
+            self._note_needs_pickle(name, value)
+            return digest, False, None
+        try:
+            payload = _dumps(value)
+        except Exception as exc:
+            raise _uncacheable(name, value, exc) from exc
+        warnings.warn(  # as ContentStore.put warns for the pickles it writes
+            f"Pickling a {_type_name(value)} (step {name!r}) into "
+            f"{self.store.url!r} (trust_pickle=True): loading it will run code.",
+            PickleTrustWarning,
+            stacklevel=2,
+        )
+        return digest, True, (digest, str(self.store.put_bytes(payload)))
+
+    def _note_needs_pickle(self, name: str, value: Any) -> None:
+        self._note(
+            name,
+            f"output not cached: a {_type_name(value)} can only be stored as a "
+            "pickle; pass Pipeline.run(..., trust_pickle=True) (or a store opened "
+            "with trust_pickle=True) to cache it, or return a storable value",
+        )
+
+    def _check_mutation(
+        self, name: str, kwargs: dict[str, Any], digests: dict[str, str]
+    ) -> None:
+        """Re-digest the inputs a step received; a step that changed one is reported.
+
+        Readers after it must not see the mutated value under the original digest:
+        a stored upstream output is dropped from memory (later readers load what the
+        upstream step returned); any other input is re-keyed by its new digest.
+        """
+        for param, source, kind in self.pipe.wiring[name]:
+            before = digests.get(param)
+            if before is None or param not in kwargs or _immutable(kwargs[param]):
+                continue
+            after = value_digest(kwargs[param])
+            if after == before:
+                continue
+            if kind == "step" and source in self.stored:
+                self.values.pop(source, None)
+                then = f"later steps read what {source!r} returned (from the store)"
+            else:
+                if kind == "step":
+                    self.digests[source] = after
+                else:
+                    self.input_digests[source] = after
+                then = "later steps read the changed value, keyed by its new digest"
+            self._note(
+                name,
+                f"mutated its input {param!r} in place; {then}. Copy it before "
+                "changing it (e.g. df = df.copy())",
+            )
 
     def _skip(self, name: str, reason: str) -> None:
         self._release_inputs(name)
@@ -404,6 +572,7 @@ class _State:
             error_type=error[0] if error else None,
             error_message=error[1] if error else None,
             error_traceback=error[2] if error else None,
+            notes=tuple(self.notes.get(name, ())),
         )
         if self.progress:
             done = len(self.records)
@@ -415,13 +584,51 @@ class _State:
             )
 
 
-def _fingerprint_or_none(value: Any) -> str | None:
-    from mlopskit.versioning import fingerprint
+def _type_name(value: Any) -> str:
+    return f"{type(value).__module__}.{type(value).__qualname__}"
+
+
+def _uncacheable(name: str, value: Any, why: Any) -> UncacheableOutputError:
+    return UncacheableOutputError(
+        f"Step {name!r} returned a {_type_name(value)} that cannot be stored in the "
+        f"cache: {why}. Return a storable value (arrays, frames, models, builtins, "
+        "picklable objects) or mark the step step(..., cache=False).",
+        step=name,
+        output_type=type(value).__qualname__,
+    )
+
+
+def _immutable(value: Any) -> bool:
+    if isinstance(value, _IMMUTABLE):
+        return True
+    if type(value) is tuple:
+        return all(_immutable(v) for v in value)
+    flags = getattr(value, "flags", None)  # a read-only numpy array
+    return (
+        getattr(flags, "writeable", None) is False and getattr(value, "base", 1) is None
+    )
+
+
+def _file_digest(path: str) -> str | None:
+    from mlopskit.versioning import hash_path
 
     try:
-        return str(fingerprint(value))
-    except Exception:  # unsupported type: the step runs uncached (documented)
+        return str(hash_path(path))
+    except (ObjectNotFoundError, OSError):
         return None
+
+
+def _dumps(value: Any) -> bytes:
+    try:
+        return pickle.dumps(value, protocol=5)
+    except Exception:  # lambdas, classes of a notebook or a doctest: by value
+        import importlib
+
+        try:  # joblib >= 1.6 depends on cloudpickle; older joblib vendors it
+            cloudpickle = importlib.import_module("cloudpickle")
+        except ImportError:
+            cloudpickle = importlib.import_module("joblib.externals.cloudpickle")
+        return bytes(cloudpickle.dumps(value, protocol=5))
 
 
 # -- executors ---------------------------------------------------------------------
@@ -567,6 +774,7 @@ def execute(
     force: tuple[str, ...],
     progress: bool,
     fail_fast: bool,
+    trust_pickle: bool = False,
 ) -> Run:
     """Run ``pipe``; see :meth:`Pipeline.run` for the parameters."""
     from mlopskit.pipeline._run import Run
@@ -576,15 +784,24 @@ def execute(
     wanted = targets if targets is not None else (pipe.targets or pipe.sinks())
     order = pipe.needed(wanted)
     _check_run_args(pipe, inputs, force, order)
+    if not isinstance(trust_pickle, bool):
+        raise InvalidParameterError(
+            f"`trust_pickle` must be True or False. Got {trust_pickle!r} instead."
+        )
     label, runner, pool = _executor(executor)
     store = None
     if cache is not None:
         from mlopskit.pipeline._store import open_store
 
         store = open_store(cache)
-    state = _State(
-        pipe, inputs, store, frozenset(force), progress, fail_fast, len(order)
+    run_id = f"{started:%Y%m%dT%H%M%S%fZ}-{uuid.uuid4().hex[:8]}"
+    shared = label in ("sequential", "threads") or isinstance(
+        executor, cf.ThreadPoolExecutor
     )
+    state = _State(
+        pipe, inputs, store, frozenset(force), progress, fail_fast, len(order),
+        run_id, trust_pickle, shared,
+    )  # fmt: skip
     state.plan(order, tuple(wanted))
     try:
         runner(state, order)
@@ -596,7 +813,6 @@ def execute(
         for t in wanted
         if state.records[t].status in ("ran", "cached")
     }
-    run_id = f"{started:%Y%m%dT%H%M%S%fZ}-{uuid.uuid4().hex[:8]}"
     run = Run(
         run_id=run_id,
         pipeline=pipe.name,
@@ -610,8 +826,20 @@ def execute(
     )
     run._exceptions.update(state.exceptions)
     if state.index is not None:
-        state.index.save(run, {n: pipe.steps[n].version for n in order})
+        state.index.save(run)
+    if state.notes:
+        _warn(state.notes)
     return run
+
+
+def _warn(notes: dict[str, list[str]]) -> None:
+    lines = [f"  {name}: {note}" for name, found in notes.items() for note in found]
+    warnings.warn(
+        "The cache could not serve every step as usual (see run.steps[name].notes):\n"
+        + "\n".join(lines),
+        CacheWarning,
+        stacklevel=4,
+    )
 
 
 def _check_run_args(

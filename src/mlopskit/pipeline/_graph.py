@@ -227,6 +227,7 @@ class Pipeline:
         force: Iterable[str] = (),
         progress: bool = False,
         fail_fast: bool = False,
+        trust_pickle: bool = False,
     ) -> Run:
         """Run the steps the targets need, skipping those whose cache key is stored.
 
@@ -256,6 +257,13 @@ class Pipeline:
         fail_fast
             Stop submitting steps after the first failure (the rest are "skipped").
             By default independent branches still finish.
+        trust_pickle
+            Cache outputs that only pickle can store (user objects, a
+            ``FunctionTransformer`` holding your function …) and load them back.
+            Loading a pickle runs code, so do this only for a store nobody else
+            can write to. Without it (and unless the store was opened with
+            ``trust_pickle=True``) such a step runs uncached, and the run says so
+            (``StepRun.notes`` and a :class:`CacheWarning`).
 
         Returns
         -------
@@ -287,6 +295,7 @@ class Pipeline:
             force=tuple(force),
             progress=progress,
             fail_fast=fail_fast,
+            trust_pickle=trust_pickle,
         )
 
     def runs(self, cache: Any) -> tuple[Run, ...]:

@@ -59,6 +59,10 @@ class StepRun(Result):
         entry (first run of this step)", "cache=False", "upstream step 'x' failed" …
     error_type, error_message, error_traceback : str or None
         The exception of a failed step: qualified type name, message, traceback text.
+    notes : tuple of str
+        What the cache noticed about this step: that it mutated an input in place,
+        why its output was not stored or why it ran uncached (each is also warned,
+        once per run, as a :class:`~mlopskit.pipeline.CacheWarning`).
 
     Examples
     --------
@@ -79,6 +83,7 @@ class StepRun(Result):
     error_type: str | None = None
     error_message: str | None = None
     error_traceback: str | None = None
+    notes: tuple[str, ...] = ()
 
     @classmethod
     def _trusted(cls, **fields: Any) -> StepRun:
@@ -211,10 +216,12 @@ class Run(Result):
         )
         raise err from self._exceptions.get(name)
 
-    def load(self, name: str, cache: Any) -> Any:
+    def load(self, name: str, cache: Any, *, trust_pickle: bool = False) -> Any:
         """Load a step's output from the store by its recorded digest.
 
-        Useful after :func:`load_run`, whose record has no ``outputs``.
+        Useful after :func:`load_run`, whose record has no ``outputs``. An output
+        stored as a pickle (``run(..., trust_pickle=True)``) loads only with
+        ``trust_pickle=True``; its bytes are verified before unpickling.
 
         Examples
         --------
@@ -226,7 +233,7 @@ class Run(Result):
         42
         """
         from mlopskit.errors import PipelineError
-        from mlopskit.pipeline._store import open_store
+        from mlopskit.pipeline._store import index_of, load_output, open_store
 
         rec = self.steps.get(name)
         if rec is None or rec.output_digest is None:
@@ -235,7 +242,8 @@ class Run(Result):
                 f"output digest: {[n for n, s in self.steps.items() if s.output_digest]}.",
                 step=name,
             )
-        return open_store(cache).get(rec.output_digest)
+        store = open_store(cache)
+        return load_output(store, index_of(store), rec.output_digest, trust_pickle)
 
     def to_frame(self) -> Any:
         """One row per step: status, duration, attempts, digests, error type.

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import functools
 import inspect
+import os
 from collections.abc import Callable, Mapping
 from typing import Any, overload
 
@@ -64,6 +65,7 @@ class Step:
         retry_delay: float = 0.0,
         input_schema: Any = None,
         output_schema: Any = None,
+        files: Any = (),
     ) -> None:
         if not callable(func):
             raise InvalidParameterError(
@@ -78,6 +80,7 @@ class Step:
         self.retry_delay = _check_delay(retry_delay)
         self.input_schema = input_schema
         self.output_schema = output_schema
+        self.files = _check_files(files, self.name)
         self.params, self.defaults = _signature(func, self.name)
         self.sources = _sources(self.name, self.params, inputs or {})
         functools.update_wrapper(self, func, updated=())
@@ -101,6 +104,7 @@ class Step:
             "retry_delay": self.retry_delay,
             "input_schema": self.input_schema,
             "output_schema": self.output_schema,
+            "files": self.files,
         }
 
 
@@ -116,6 +120,7 @@ def step(
     retry_delay: float = ...,
     input_schema: Any = ...,
     output_schema: Any = ...,
+    files: Any = ...,
 ) -> Step: ...
 
 
@@ -131,6 +136,7 @@ def step(
     retry_delay: float = ...,
     input_schema: Any = ...,
     output_schema: Any = ...,
+    files: Any = ...,
 ) -> Callable[[Callable[..., Any]], Step]: ...
 
 
@@ -145,6 +151,7 @@ def step(
     retry_delay: float = 0.0,
     input_schema: Any = None,
     output_schema: Any = None,
+    files: Any = None,
 ) -> Step | Callable[[Callable[..., Any]], Step]:
     """Make a pipeline step of a plain function (decorator, or ``step(func, ...)``).
 
@@ -176,6 +183,11 @@ def step(
         mapping parameter name → schema. A failed validation fails the step.
     output_schema
         A schema applied to the return value.
+    files
+        Paths or fsspec URLs of files (or folders) the step reads: their content
+        digests (:func:`mlopskit.versioning.hash_path`) are part of the cache key, so
+        editing a file re-runs the step. A declared file that does not exist makes
+        the step run uncached (the run record says which).
 
     Returns
     -------
@@ -214,6 +226,7 @@ def step(
         "retry_delay": retry_delay,
         "input_schema": input_schema,
         "output_schema": output_schema,
+        "files": files,
     }
 
     def make(f: Callable[..., Any]) -> Step:
@@ -226,7 +239,7 @@ def step(
             merged["retries"] = retries or f.retries
             merged["retry_delay"] = retry_delay or f.retry_delay
             return Step(f.func, **merged)
-        return Step(f, **options)
+        return Step(f, **{**options, "files": files or ()})
 
     return make if func is None else make(func)
 
@@ -245,6 +258,19 @@ def _check_name(func: Callable[..., Any], name: str | None) -> str:
             f"A step name must be a non-empty string. Got {name!r} instead."
         )
     return name
+
+
+def _check_files(files: Any, name: str) -> tuple[str, ...]:
+    if isinstance(files, str | os.PathLike):
+        files = [files]
+    try:
+        paths = tuple(os.fspath(f) for f in files)
+    except TypeError as exc:
+        raise InvalidParameterError(
+            f"Step {name!r}: `files` must be a list of paths or URLs. "
+            f"Got {files!r} instead."
+        ) from exc
+    return paths
 
 
 def _check_retries(retries: int) -> int:

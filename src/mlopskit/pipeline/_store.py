@@ -1,14 +1,19 @@
 """Where runs and the cache index live: inside a versioning ``ContentStore``.
 
 Step outputs are ordinary objects of the content store (``put``/``get`` by digest).
-At the end of a run, its metadata is written once, with exclusive create so that
-concurrent runs (a team sharing a bucket) never overwrite each other:
+Metadata is written with exclusive create, each file whole or not at all, so that
+concurrent runs (a team sharing a bucket) never overwrite each other and a crash
+never leaves a torn file:
 
-- ``<store root>/pipeline-runs/<run_id>.json``: the run record;
-- ``<store root>/pipeline-index/<run_id>.json``: the cache entries the run added
-  (cache key → output digest of each step that ran) and, for steps whose state
-  changed, their latest code fingerprint, version and input digests (which let the
-  next run say *why* a step re-runs); written only when there is something new.
+- ``<store root>/pipeline-index/<run_id>-s<n>.json``: written as each step
+  finishes (after its output object), so a crash, ``KeyboardInterrupt`` or SIGKILL
+  keeps every finished step cached: its cache entry (cache key → output digest),
+  where a pickled output's bytes are, and, when the step's state changed, its
+  latest code fingerprint, version and input digests (which let the next run say
+  *why* a step re-runs);
+- at the end of the run, ``<store root>/pipeline-runs/<run_id>.json`` (the run
+  record), and the run's step files merged into ``pipeline-index/<run_id>.json``
+  (the step files are then removed), so a fresh process reads one file per run.
 
 Each process keeps the index in memory and refreshes it with one listing per run,
 reading only the index files it has not seen. A cached re-run therefore costs one
@@ -20,12 +25,22 @@ What does *not* belong here: deciding what runs (``_execute.py``).
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
+import pickle
 import posixpath
 import threading
+import uuid
 from typing import TYPE_CHECKING, Any
 
-from mlopskit.errors import InvalidParameterError, RunNotFoundError
+from fsspec.implementations.local import LocalFileSystem
+
+from mlopskit.errors import (
+    InvalidParameterError,
+    RunNotFoundError,
+    UntrustedFormatError,
+)
 
 if TYPE_CHECKING:
     from mlopskit.pipeline._run import Run
@@ -68,19 +83,30 @@ class _Index:
         self.runs_dir = posixpath.join(root, RUNS_DIR)
         self.index_dir = posixpath.join(root, INDEX_DIR)
         self.entries: dict[str, str] = {}
+        #: output digest -> where its bytes are, for outputs stored as pickles
+        self.pickled: dict[str, str] = {}
         #: "pipeline/step" -> {"code": …, "version": …, "inputs": {param: digest}}
         self.latest: dict[str, dict[str, Any]] = {}
         self.seen: set[str] = set()
         self.records: dict[str, bytes] = {}
+        #: run_id -> the step files this process wrote for it (merged by save)
+        self.partial: dict[str, list[tuple[str, dict[str, Any]]]] = {}
         self.lock = threading.Lock()
 
     def refresh(self) -> None:
         """Read the index files written since the last refresh (one listing)."""
         for filename, data in self._unread(self.index_dir, self.seen):
             self.seen.add(filename)
-            content = json.loads(data)
-            self.entries.update(content.get("entries", {}))
-            self.latest.update(content.get("latest", {}))
+            try:
+                content = json.loads(data)
+            except ValueError:  # torn by a crash mid-write on a non-atomic backend
+                continue
+            self._merge(content)
+
+    def _merge(self, content: dict[str, Any]) -> None:
+        self.entries.update(content.get("entries", {}))
+        self.pickled.update(content.get("pickled", {}))
+        self.latest.update(content.get("latest", {}))
 
     def read_runs(self) -> dict[str, bytes]:
         """Every run record (read once per process)."""
@@ -98,34 +124,57 @@ class _Index:
             return []
         return sorted((_base(p), data) for p, data in self.fs.cat(new).items())
 
-    def save(self, run: Run, versions: dict[str, str | None]) -> None:
-        """Write the run record and what it added to the index: its only metadata."""
+    def commit_step(
+        self,
+        run_id: str,
+        seq: int,
+        slot: str,
+        state: dict[str, Any],
+        entry: tuple[str, str] | None,
+        pickled: tuple[str, str] | None,
+    ) -> None:
+        """Write one finished step's cache entry at once (it survives a crash after).
+
+        The step's output object is already in the store; this small file makes it
+        findable. ``<run_id>-s<seq>.json`` files are merged into ``<run_id>.json``
+        when the run ends (:meth:`save`).
+        """
+        content: dict[str, Any] = {}
+        if entry is not None:
+            content["entries"] = {entry[0]: entry[1]}
+        if pickled is not None:
+            content["pickled"] = {pickled[0]: pickled[1]}
+        if self.latest.get(slot) != state:
+            content["latest"] = {slot: state}
+        if not content:
+            return
+        filename = f"{run_id}-s{seq:05d}.json"
+        self._write(self.index_dir, filename, json.dumps(content).encode())
+        with self.lock:
+            self._merge(content)
+            self.seen.add(filename)
+        self.partial.setdefault(run_id, []).append((filename, content))
+
+    def save(self, run: Run) -> None:
+        """Write the run record, and merge the run's per-step index files into one."""
         filename = f"{run.run_id}.json"
         record = run.to_json().encode()
-        added = {
-            s.cache_key: s.output_digest
-            for s in run.steps.values()
-            if s.status == "ran" and s.cache_key and s.output_digest
-        }
-        latest = {}
-        for s in run.steps.values():
-            if s.cache_key and s.status in ("ran", "cached"):
-                state = {
-                    "code": s.code_fingerprint,
-                    "version": versions.get(s.name),
-                    "inputs": s.input_digests,
-                }
-                slot = f"{run.pipeline}/{s.name}"
-                if self.latest.get(slot) != state:
-                    latest[slot] = state
         self._write(self.runs_dir, filename, record)
-        if added or latest:
-            content = {"entries": added, "latest": latest}
-            self._write(self.index_dir, filename, json.dumps(content).encode())
+        parts = self.partial.pop(run.run_id, [])
+        if parts:
+            merged: dict[str, dict[str, Any]] = {}
+            for _, content in parts:
+                for field, values in content.items():
+                    merged.setdefault(field, {}).update(values)
+            self._write(self.index_dir, filename, json.dumps(merged).encode())
+            for (
+                part,
+                _,
+            ) in parts:  # the merged file holds them now; a leftover is harmless
+                with contextlib.suppress(OSError):
+                    self.fs.rm(posixpath.join(self.index_dir, part))
         with self.lock:
             self.records[filename] = record
-            self.entries.update(added)
-            self.latest.update(latest)
             self.seen.add(filename)
 
     def why(
@@ -153,9 +202,42 @@ class _Index:
         return "no cache entry"
 
     def _write(self, folder: str, filename: str, data: bytes) -> None:
+        """Write a whole file or nothing: a crash never leaves a torn index file."""
+        path = posixpath.join(folder, filename)
+        if isinstance(self.fs, LocalFileSystem):
+            os.makedirs(folder, exist_ok=True)
+            tmp = posixpath.join(folder, f".tmp-{uuid.uuid4().hex}")
+            try:
+                with open(tmp, "wb") as fh:
+                    fh.write(data)
+                try:
+                    os.link(tmp, path)  # fails if the file exists, like "xb"
+                except FileExistsError:
+                    raise
+                except OSError:  # a filesystem without hard links
+                    os.replace(tmp, path)
+            finally:
+                with contextlib.suppress(FileNotFoundError):
+                    os.remove(tmp)
+            return
+        # memory:// and object stores (s3) make a file visible only when it is closed
         self.fs.makedirs(folder, exist_ok=True)
-        with self.fs.open(posixpath.join(folder, filename), "xb") as fh:
+        with self.fs.open(path, "xb") as fh:
             fh.write(data)
+
+
+def load_output(store: Any, index: _Index, digest: str, trust_pickle: bool) -> Any:
+    """A step's output by its digest: a store object, or a verified pickle."""
+    address = index.pickled.get(digest)
+    if address is None:
+        return store.get(digest, trust_pickle=trust_pickle or None)
+    if not (trust_pickle or getattr(store, "trust_pickle", False)):
+        raise UntrustedFormatError(
+            f"Output {digest} is stored as a pickle, and loading a pickle runs code. "
+            "Pass trust_pickle=True if you trust everyone who can write to this store.",
+            codec="pickle",
+        )
+    return pickle.loads(store.get_bytes(address))
 
 
 def _base(path: str) -> str:
