@@ -34,7 +34,9 @@ uses: ``_test_params()`` (keyword arguments for a cheap instance) and
 ``_test_data(rng, shift=...)`` (a ``(reference, sample)`` pair the detector accepts;
 with ``shift=True`` the sample is shifted so strongly that any detector must see it).
 
-What does *not* belong here: any statistic (``_stats.py``) or any single detector.
+What does *not* belong here: any statistic (``covariate/_stats.py``; only the
+multiple-testing adjustment every column aggregation uses lives here) or any single
+detector.
 """
 
 from __future__ import annotations
@@ -46,13 +48,15 @@ from typing import Any, ClassVar, Literal, TypeVar
 import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
+from scipy import stats
 from sklearn.base import BaseEstimator, clone
 
 from mlopskit.drift._result import DriftResult
-from mlopskit.drift._stats import adjust_pvalues
 from mlopskit.errors import DriftInputError, InvalidParameterError, NotFittedError
 
-__all__ = ["BaseDriftDetector", "Table"]
+__all__ = ["BaseDriftDetector", "Table", "adjust_pvalues"]
+
+FloatArray = NDArray[np.float64]
 
 _D = TypeVar("_D", bound="BaseDriftDetector")
 
@@ -483,3 +487,37 @@ def combine_features(
         return frame, 0, 1.0
     best = int(np.nanargmin(adjusted))
     return frame, best, float(adjusted[best])
+
+
+def adjust_pvalues(
+    p_values: Sequence[float] | FloatArray,
+    correction: Literal["bonferroni", "fdr_bh"] | None,
+) -> FloatArray:
+    """Adjust p-values for multiple testing.
+
+    ``"bonferroni"`` multiplies by the number of tests (capped at 1); ``"fdr_bh"``
+    is Benjamini–Hochberg (the adjusted p-values of
+    :func:`scipy.stats.false_discovery_control`); ``None`` leaves them alone.
+    NaN p-values (features that could not be tested) stay NaN and are not counted.
+
+    Examples
+    --------
+    >>> adjust_pvalues([0.01, 0.02, 0.5], "bonferroni")
+    array([0.03, 0.06, 1.  ])
+    >>> adjust_pvalues([0.01, 0.02, 0.5], "fdr_bh")
+    array([0.03, 0.03, 0.5 ])
+    """
+    p: FloatArray = np.asarray(p_values, dtype=np.float64)
+    out: FloatArray = p.copy()
+    ok = ~np.isnan(p)
+    if correction is None or not ok.any():
+        return out
+    if correction == "bonferroni":
+        out[ok] = np.minimum(p[ok] * ok.sum(), 1.0)
+    elif correction == "fdr_bh":
+        out[ok] = stats.false_discovery_control(p[ok], method="bh")
+    else:
+        raise ValueError(
+            f"correction must be 'bonferroni', 'fdr_bh' or None. Got {correction!r}."
+        )
+    return out

@@ -6,8 +6,8 @@ from typing import Any, ClassVar, Literal
 
 from scipy import stats
 
-from mlopskit.drift._stats import SortedColumns
-from mlopskit.drift._univariate import FloatArray, UnivariateNumericDrift
+from mlopskit.drift.covariate._stats import SortedColumns
+from mlopskit.drift.covariate._univariate import FloatArray, UnivariateNumericDrift
 from mlopskit.errors import InvalidParameterError
 
 __all__ = ["CramerVonMisesDrift"]

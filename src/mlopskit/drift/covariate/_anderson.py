@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any, ClassVar, Literal
 
-from mlopskit.drift._stats import SortedColumns, anderson_2samp
-from mlopskit.drift._univariate import FloatArray, UnivariateNumericDrift
+from mlopskit.drift.covariate._stats import SortedColumns, anderson_2samp
+from mlopskit.drift.covariate._univariate import FloatArray, UnivariateNumericDrift
 
 __all__ = ["AndersonDarlingDrift"]
 

@@ -6,7 +6,7 @@ from typing import Any, ClassVar, Literal
 
 import numpy as np
 
-from mlopskit.drift._binned import BinnedDistanceDrift, FloatArray
+from mlopskit.drift.covariate._binned import BinnedDistanceDrift, FloatArray
 
 __all__ = ["PSIDrift"]
 
@@ -19,7 +19,7 @@ class PSIDrift(BinnedDistanceDrift):
     0.1–0.25 a moderate shift, above 0.25 a major one. Numeric columns are binned at
     the reference's deciles, categorical ones by category (plus one bin for unseen
     categories); proportions are smoothed by ``smoothing`` pseudo-counts per bin (see
-    ``mlopskit.drift._binned``). A distance: ``p_value`` is ``None``.
+    ``mlopskit.drift.covariate._binned``). A distance: ``p_value`` is ``None``.
 
     Parameters
     ----------

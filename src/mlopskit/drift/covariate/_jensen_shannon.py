@@ -6,7 +6,7 @@ from typing import Any, ClassVar, Literal
 
 from scipy.spatial import distance
 
-from mlopskit.drift._binned import BinnedDistanceDrift, FloatArray
+from mlopskit.drift.covariate._binned import BinnedDistanceDrift, FloatArray
 
 __all__ = ["JensenShannonDrift"]
 

@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 from sklearn.base import BaseEstimator
 
-from mlopskit.drift._priors import (
+from mlopskit.drift.prior._priors import (
     PriorShiftResult,
     check_labels,
     check_unit,

@@ -21,7 +21,7 @@ import numpy.typing as npt
 from numpy.lib.stride_tricks import sliding_window_view
 from scipy import stats
 
-from mlopskit.drift._streaming import StreamingDetector, _check_number
+from mlopskit.drift.streaming._base import StreamingDetector, _check_number
 from mlopskit.errors import InvalidParameterError
 
 __all__ = ["KSWIN"]

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import math
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Literal
 
@@ -23,7 +23,6 @@ from scipy import stats
 
 __all__ = [
     "SortedColumns",
-    "adjust_pvalues",
     "anderson_2samp",
     "ks_2samp_pvalue",
     "ks_2samp_statistic",
@@ -366,40 +365,6 @@ def _anderson_pvalue(
     low, high = stat < critical.min(), stat > critical.max()
     p = np.where(low, sig.max(), np.where(high, sig.min(), p))
     return stat.astype(np.float64), p.astype(np.float64), low | high
-
-
-def adjust_pvalues(
-    p_values: Sequence[float] | FloatArray,
-    correction: Literal["bonferroni", "fdr_bh"] | None,
-) -> FloatArray:
-    """Adjust p-values for multiple testing.
-
-    ``"bonferroni"`` multiplies by the number of tests (capped at 1); ``"fdr_bh"``
-    is Benjamini–Hochberg (the adjusted p-values of
-    :func:`scipy.stats.false_discovery_control`); ``None`` leaves them alone.
-    NaN p-values (features that could not be tested) stay NaN and are not counted.
-
-    Examples
-    --------
-    >>> adjust_pvalues([0.01, 0.02, 0.5], "bonferroni")
-    array([0.03, 0.06, 1.  ])
-    >>> adjust_pvalues([0.01, 0.02, 0.5], "fdr_bh")
-    array([0.03, 0.03, 0.5 ])
-    """
-    p: FloatArray = np.asarray(p_values, dtype=np.float64)
-    out: FloatArray = p.copy()
-    ok = ~np.isnan(p)
-    if correction is None or not ok.any():
-        return out
-    if correction == "bonferroni":
-        out[ok] = np.minimum(p[ok] * ok.sum(), 1.0)
-    elif correction == "fdr_bh":
-        out[ok] = stats.false_discovery_control(p[ok], method="bh")
-    else:
-        raise ValueError(
-            f"correction must be 'bonferroni', 'fdr_bh' or None. Got {correction!r}."
-        )
-    return out
 
 
 def ks_2samp_exact_scipy(

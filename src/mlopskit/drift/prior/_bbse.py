@@ -19,8 +19,8 @@ import numpy as np
 import numpy.typing as npt
 from sklearn.base import BaseEstimator
 
-from mlopskit.drift._label import contingency_test
-from mlopskit.drift._priors import (
+from mlopskit.drift.prior._label import contingency_test
+from mlopskit.drift.prior._priors import (
     FloatArray,
     PriorShiftResult,
     check_labels,

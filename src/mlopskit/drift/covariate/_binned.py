@@ -19,9 +19,9 @@ import numpy as np
 from numpy.typing import NDArray
 
 from mlopskit.drift._base import BaseDriftDetector, Table
-from mlopskit.drift._counts import CategoryCounts, bin_counts, quantile_edges
 from mlopskit.drift._result import DriftResult
-from mlopskit.drift._univariate import distance_result
+from mlopskit.drift.covariate._counts import CategoryCounts, bin_counts, quantile_edges
+from mlopskit.drift.covariate._univariate import distance_result
 from mlopskit.errors import InvalidParameterError
 
 __all__: list[str] = []

@@ -7,8 +7,8 @@ from typing import Any, ClassVar, Literal
 import numpy as np
 
 from mlopskit.drift._base import Table
-from mlopskit.drift._stats import SortedColumns
-from mlopskit.drift._univariate import FloatArray, UnivariateNumericDrift
+from mlopskit.drift.covariate._stats import SortedColumns
+from mlopskit.drift.covariate._univariate import FloatArray, UnivariateNumericDrift
 from mlopskit.errors import InvalidParameterError
 
 __all__ = ["WassersteinDrift"]

@@ -6,14 +6,14 @@ from typing import Any, ClassVar, Literal
 
 import numpy as np
 
-from mlopskit.drift._stats import (
+from mlopskit.drift.covariate._stats import (
     KS_EXACT_MAX_N,
     SortedColumns,
     ks_2samp_exact_scipy,
     ks_2samp_pvalue,
     ks_2samp_statistic,
 )
-from mlopskit.drift._univariate import FloatArray, UnivariateNumericDrift
+from mlopskit.drift.covariate._univariate import FloatArray, UnivariateNumericDrift
 from mlopskit.errors import InvalidParameterError
 
 __all__ = ["KSDrift"]

@@ -14,8 +14,8 @@ from typing import Any, ClassVar, Literal
 
 import numpy as np
 
-from mlopskit.drift._ks import KSDrift
-from mlopskit.drift._preprocess import ModelProbabilities
+from mlopskit.drift.covariate._ks import KSDrift
+from mlopskit.drift.covariate._preprocess import ModelProbabilities
 
 __all__ = ["BBSD"]
 

@@ -21,7 +21,7 @@ from numpy.typing import NDArray
 
 from mlopskit.drift._base import BaseDriftDetector, Table, combine_features
 from mlopskit.drift._result import DriftResult
-from mlopskit.drift._stats import SortedColumns
+from mlopskit.drift.covariate._stats import SortedColumns
 
 __all__: list[str] = []
 
@@ -32,7 +32,7 @@ class UnivariateNumericDrift(BaseDriftDetector):
     """Base of the column-wise numeric tests; subclasses implement ``_test_group``.
 
     ``_test_group(reference, sample)`` receives the reference columns as
-    :class:`~mlopskit.drift._stats.SortedColumns` (valid values only) and the sample
+    :class:`~mlopskit.drift.covariate._stats.SortedColumns` (valid values only) and the sample
     as a ``(n, k)`` float64 array (valid values only) and returns ``(statistics,
     p_values, details)``; ``p_values`` is ``None`` for distances.
     """

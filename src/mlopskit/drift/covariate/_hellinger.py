@@ -6,7 +6,7 @@ from typing import Any, ClassVar, Literal
 
 import numpy as np
 
-from mlopskit.drift._binned import BinnedDistanceDrift, FloatArray
+from mlopskit.drift.covariate._binned import BinnedDistanceDrift, FloatArray
 
 __all__ = ["HellingerDrift"]
 

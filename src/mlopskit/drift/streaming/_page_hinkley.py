@@ -9,7 +9,11 @@ from __future__ import annotations
 import numpy as np
 import numpy.typing as npt
 
-from mlopskit.drift._streaming import StreamingDetector, _check_number, _prefixed_cumsum
+from mlopskit.drift.streaming._base import (
+    StreamingDetector,
+    _check_number,
+    _prefixed_cumsum,
+)
 from mlopskit.errors import InvalidParameterError
 
 __all__ = ["PageHinkley"]

@@ -8,8 +8,8 @@ import numpy as np
 from scipy import stats
 
 from mlopskit.drift._base import BaseDriftDetector, Table, combine_features
-from mlopskit.drift._counts import CategoryCounts
 from mlopskit.drift._result import DriftResult
+from mlopskit.drift.covariate._counts import CategoryCounts
 
 __all__ = ["ChiSquareDrift"]
 

@@ -9,10 +9,10 @@ import numpy as np
 import pandas as pd
 
 from mlopskit.drift._base import BaseDriftDetector, Table, combine_features
-from mlopskit.drift._chisquare import ChiSquareDrift
-from mlopskit.drift._cvm import CramerVonMisesDrift
-from mlopskit.drift._ks import KSDrift
 from mlopskit.drift._result import DriftResult
+from mlopskit.drift.covariate._chisquare import ChiSquareDrift
+from mlopskit.drift.covariate._cvm import CramerVonMisesDrift
+from mlopskit.drift.covariate._ks import KSDrift
 from mlopskit.errors import DriftInputError, InvalidParameterError
 
 __all__ = ["TabularDrift"]
