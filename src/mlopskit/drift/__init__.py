@@ -17,6 +17,7 @@ from mlopskit._lazy import lazy_exports
 if typing.TYPE_CHECKING:
     from mlopskit.drift._base import BaseDriftDetector
     from mlopskit.drift._result import DriftResult
+    from mlopskit.drift.profiles import ColumnProfile, Profile, QuantileSketch, profile
     from mlopskit.drift.covariate import (
         BBSD,
         AndersonDarlingDrift,
@@ -52,6 +53,7 @@ __all__ = [  # noqa: RUF022 - plain sorted(), as tests/test_public_api.py checks
     "BaseDriftDetector",
     "ChiSquareDrift",
     "ClassifierDrift",
+    "ColumnProfile",
     "CramerVonMisesDrift",
     "DDM",
     "DriftResult",
@@ -70,10 +72,13 @@ __all__ = [  # noqa: RUF022 - plain sorted(), as tests/test_public_api.py checks
     "PageHinkley",
     "PriorAdjustment",
     "PriorShiftResult",
+    "Profile",
+    "QuantileSketch",
     "RLLS",
     "TabularDrift",
     "WassersteinDrift",
     "adjust_priors",
+    "profile",
 ]
 
 _HOMES = {
@@ -84,6 +89,7 @@ _HOMES = {
     "BaseDriftDetector": "_base",
     "ChiSquareDrift": "covariate",
     "ClassifierDrift": "covariate",
+    "ColumnProfile": "profiles",
     "CramerVonMisesDrift": "covariate",
     "DDM": "streaming",
     "DriftResult": "_result",
@@ -102,10 +108,13 @@ _HOMES = {
     "PageHinkley": "streaming",
     "PriorAdjustment": "prior",
     "PriorShiftResult": "prior",
+    "Profile": "profiles",
+    "QuantileSketch": "profiles",
     "RLLS": "prior",
     "TabularDrift": "covariate",
     "WassersteinDrift": "covariate",
     "adjust_priors": "prior",
+    "profile": "profiles",
 }
 
 
