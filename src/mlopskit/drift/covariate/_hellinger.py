@@ -19,12 +19,22 @@ class HellingerDrift(BinnedDistanceDrift):
 
     Parameters
     ----------
+    alpha
+        Significance level of the whole test (after correction).
+    correction
+        ``"bonferroni"`` (default), ``"fdr_bh"`` or ``None``.
     threshold
-        Distance at or above which a column has drifted.
+        ``None`` (default) for a permutation test at ``alpha``, or a distance at
+        or above which a column has drifted (the fixed rule of earlier releases;
+        no p-value, no control of false alarms).
+    n_permutations
+        Random permutations per column (smallest p-value ``1 / (n + 1)``).
     n_bins
         Quantile bins for numeric columns.
     smoothing
         Pseudo-count added to every bin of both histograms.
+    random_state
+        Seed (int), ``numpy.random.Generator`` or ``None`` for the permutations.
     nan_policy
         ``"raise"`` (default) or ``"omit"`` (drop missing values per column).
     preprocessor
@@ -46,18 +56,27 @@ class HellingerDrift(BinnedDistanceDrift):
     def __init__(
         self,
         *,
-        threshold: float = 0.1,
+        alpha: float = 0.05,
+        correction: Literal["bonferroni", "fdr_bh"] | None = "bonferroni",
+        threshold: float | None = None,
+        n_permutations: int = 999,
         n_bins: int = 10,
         smoothing: float = 0.5,
+        random_state: int | np.random.Generator | None = None,
         nan_policy: Literal["raise", "omit"] = "raise",
         preprocessor: Any = None,
     ) -> None:
+        self.alpha = alpha
+        self.correction = correction
         self.threshold = threshold
+        self.n_permutations = n_permutations
         self.n_bins = n_bins
         self.smoothing = smoothing
+        self.random_state = random_state
         self.nan_policy = nan_policy
         self.preprocessor = preprocessor
 
-    def _distance(self, reference: FloatArray, sample: FloatArray) -> float:
-        bc = float(np.sum(np.sqrt(reference * sample)))
-        return float(np.sqrt(max(0.0, 1.0 - bc)))
+    def _distance(self, reference: FloatArray, sample: FloatArray) -> FloatArray:
+        bc = np.sum(np.sqrt(reference * sample), axis=-1)
+        out: FloatArray = np.sqrt(np.maximum(0.0, 1.0 - bc))
+        return out

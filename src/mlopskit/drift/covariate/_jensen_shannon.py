@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any, ClassVar, Literal
 
+import numpy as np
 from scipy.spatial import distance
 
 from mlopskit.drift.covariate._binned import BinnedDistanceDrift, FloatArray
@@ -21,12 +22,22 @@ class JensenShannonDrift(BinnedDistanceDrift):
 
     Parameters
     ----------
+    alpha
+        Significance level of the whole test (after correction).
+    correction
+        ``"bonferroni"`` (default), ``"fdr_bh"`` or ``None``.
     threshold
-        Distance at or above which a column has drifted.
+        ``None`` (default) for a permutation test at ``alpha``, or a distance at
+        or above which a column has drifted (the fixed rule of earlier releases;
+        no p-value, no control of false alarms).
+    n_permutations
+        Random permutations per column (smallest p-value ``1 / (n + 1)``).
     n_bins
         Quantile bins for numeric columns.
     smoothing
         Pseudo-count added to every bin of both histograms.
+    random_state
+        Seed (int), ``numpy.random.Generator`` or ``None`` for the permutations.
     nan_policy
         ``"raise"`` (default) or ``"omit"`` (drop missing values per column).
     preprocessor
@@ -49,17 +60,29 @@ class JensenShannonDrift(BinnedDistanceDrift):
     def __init__(
         self,
         *,
-        threshold: float = 0.1,
+        alpha: float = 0.05,
+        correction: Literal["bonferroni", "fdr_bh"] | None = "bonferroni",
+        threshold: float | None = None,
+        n_permutations: int = 999,
         n_bins: int = 10,
         smoothing: float = 0.5,
+        random_state: int | np.random.Generator | None = None,
         nan_policy: Literal["raise", "omit"] = "raise",
         preprocessor: Any = None,
     ) -> None:
+        self.alpha = alpha
+        self.correction = correction
         self.threshold = threshold
+        self.n_permutations = n_permutations
         self.n_bins = n_bins
         self.smoothing = smoothing
+        self.random_state = random_state
         self.nan_policy = nan_policy
         self.preprocessor = preprocessor
 
-    def _distance(self, reference: FloatArray, sample: FloatArray) -> float:
-        return float(distance.jensenshannon(reference, sample, base=2))
+    def _distance(self, reference: FloatArray, sample: FloatArray) -> FloatArray:
+        out: FloatArray = np.asarray(
+            distance.jensenshannon(reference, sample, base=2, axis=-1),
+            dtype=np.float64,
+        )
+        return out

@@ -23,12 +23,22 @@ class PSIDrift(BinnedDistanceDrift):
 
     Parameters
     ----------
+    alpha
+        Significance level of the whole test (after correction).
+    correction
+        ``"bonferroni"`` (default), ``"fdr_bh"`` or ``None``.
     threshold
-        PSI at or above which a column has drifted.
+        ``None`` (default) for a permutation test at ``alpha``, or a distance at
+        or above which a column has drifted (the fixed rule of earlier releases;
+        no p-value, no control of false alarms).
+    n_permutations
+        Random permutations per column (smallest p-value ``1 / (n + 1)``).
     n_bins
         Quantile bins for numeric columns.
     smoothing
         Pseudo-count added to every bin of both histograms.
+    random_state
+        Seed (int), ``numpy.random.Generator`` or ``None`` for the permutations.
     nan_policy
         ``"raise"`` (default) or ``"omit"`` (drop missing values per column).
     preprocessor
@@ -51,17 +61,28 @@ class PSIDrift(BinnedDistanceDrift):
     def __init__(
         self,
         *,
-        threshold: float = 0.25,
+        alpha: float = 0.05,
+        correction: Literal["bonferroni", "fdr_bh"] | None = "bonferroni",
+        threshold: float | None = None,
+        n_permutations: int = 999,
         n_bins: int = 10,
         smoothing: float = 0.5,
+        random_state: int | np.random.Generator | None = None,
         nan_policy: Literal["raise", "omit"] = "raise",
         preprocessor: Any = None,
     ) -> None:
+        self.alpha = alpha
+        self.correction = correction
         self.threshold = threshold
+        self.n_permutations = n_permutations
         self.n_bins = n_bins
         self.smoothing = smoothing
+        self.random_state = random_state
         self.nan_policy = nan_policy
         self.preprocessor = preprocessor
 
-    def _distance(self, reference: FloatArray, sample: FloatArray) -> float:
-        return float(np.sum((sample - reference) * np.log(sample / reference)))
+    def _distance(self, reference: FloatArray, sample: FloatArray) -> FloatArray:
+        out: FloatArray = np.sum(
+            (sample - reference) * np.log(sample / reference), axis=-1
+        )
+        return out

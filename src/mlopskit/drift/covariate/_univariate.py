@@ -34,7 +34,8 @@ class UnivariateNumericDrift(BaseDriftDetector):
     ``_test_group(reference, sample)`` receives the reference columns as
     :class:`~mlopskit.drift.covariate._stats.SortedColumns` (valid values only) and the sample
     as a ``(n, k)`` float64 array (valid values only) and returns ``(statistics,
-    p_values, details)``; ``p_values`` is ``None`` for distances.
+    p_values, details)``; ``p_values`` is ``None`` for a distance compared with a
+    fixed ``threshold``.
     """
 
     _method: ClassVar[str] = ""
@@ -100,9 +101,14 @@ class UnivariateNumericDrift(BaseDriftDetector):
                 name: int(table.n_rows - n)
                 for name, n in zip(table.names, n_smp, strict=True)
             }
-        if self._is_distance:
+        stats = self._scale_statistics(stats)
+        if self._is_distance and getattr(self, "threshold", None) is not None:
             return distance_result(self, table, stats, details)
         return self._result(table, stats, pvals, details)
+
+    def _scale_statistics(self, stats: FloatArray) -> FloatArray:
+        """Hook: the statistics as reported (e.g. in units of the reference's std)."""
+        return stats
 
     def _test_group(
         self, reference: SortedColumns, sample: FloatArray
@@ -116,28 +122,39 @@ class UnivariateNumericDrift(BaseDriftDetector):
         pvals: FloatArray,
         details: dict[str, Any],
     ) -> DriftResult:
-        alpha = float(self.alpha)
-        correction = self.correction if len(table.names) > 1 else None
-        frame, best, p_best = combine_features(
-            table.names,
-            [self._method] * len(table.names),
-            stats,
-            pvals,
-            alpha=alpha,
-            correction=correction,
-        )
-        return DriftResult(
-            drift=bool(frame["drift"].any()),
-            statistic=float(stats[best]),
-            p_value=p_best,
-            threshold=alpha,
-            method=self._method,
-            n_reference=self.n_reference_,
-            n_sample=table.n_rows,
-            features=frame,
-            correction=correction,
-            details=details,
-        )
+        return pvalue_result(self, table, stats, pvals, details)
+
+
+def pvalue_result(
+    detector: Any,
+    table: Table,
+    stats: FloatArray,
+    pvals: FloatArray,
+    details: dict[str, Any],
+) -> DriftResult:
+    """Result of per-column p-values: corrected over columns, drift at ``alpha``."""
+    alpha = float(detector.alpha)
+    correction = detector.correction if len(table.names) > 1 else None
+    frame, best, p_best = combine_features(
+        table.names,
+        [detector._method] * len(table.names),
+        stats,
+        pvals,
+        alpha=alpha,
+        correction=correction,
+    )
+    return DriftResult(
+        drift=bool(frame["drift"].any()),
+        statistic=float(stats[best]),
+        p_value=p_best,
+        threshold=alpha,
+        method=detector._method,
+        n_reference=detector.n_reference_,
+        n_sample=table.n_rows,
+        features=frame,
+        correction=correction,
+        details=details,
+    )
 
 
 def distance_result(
