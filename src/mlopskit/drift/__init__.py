@@ -17,7 +17,6 @@ from mlopskit._lazy import lazy_exports
 if typing.TYPE_CHECKING:
     from mlopskit.drift._base import BaseDriftDetector
     from mlopskit.drift._result import DriftResult
-    from mlopskit.drift.profiles import ColumnProfile, Profile, QuantileSketch, profile
     from mlopskit.drift.covariate import (
         BBSD,
         AndersonDarlingDrift,
@@ -43,6 +42,7 @@ if typing.TYPE_CHECKING:
         PriorShiftResult,
         adjust_priors,
     )
+    from mlopskit.drift.profiles import ColumnProfile, Profile, QuantileSketch, profile
     from mlopskit.drift.streaming import ADWIN, DDM, EDDM, HDDM, KSWIN, PageHinkley
 
 __all__ = [  # noqa: RUF022 - plain sorted(), as tests/test_public_api.py checks

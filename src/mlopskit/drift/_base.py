@@ -52,6 +52,7 @@ from scipy import stats
 from sklearn.base import BaseEstimator, clone
 
 from mlopskit.drift._result import DriftResult
+from mlopskit.drift.profiles._profile import Profile
 from mlopskit.errors import DriftInputError, InvalidParameterError, NotFittedError
 
 __all__ = ["BaseDriftDetector", "Table", "adjust_pvalues"]
@@ -259,6 +260,9 @@ class BaseDriftDetector(BaseEstimator):  # type: ignore[misc]
         self
         """
         self._validate_params()
+        if isinstance(reference, Profile):
+            return self._fit_from_profile(reference)
+        self.__dict__.pop("reference_profile_", None)  # a refit on rows forgets it
         table = to_table(reference, what="reference", input_kind=self._input_kind)
         if table.n_rows == 0 or not table.names:
             raise DriftInputError(
@@ -298,12 +302,90 @@ class BaseDriftDetector(BaseEstimator):  # type: ignore[misc]
                 f"This {type(self).__name__} is not fitted yet. Call "
                 f"fit(reference) before detect(sample).",
             )
+        if isinstance(sample, Profile) or hasattr(self, "reference_profile_"):
+            return self._detect_from_profile(sample)
         table = to_table(sample, what="sample", input_kind=self._input_kind)
         self._check_same_columns(table)
         self._check_missing(table, "sample")
         if getattr(self, "preprocessor_", None) is not None:
             table = self._preprocess(table, sample)
         return self._detect(table)
+
+    # -- profiles (mlopskit.drift.profile) as reference or sample ---------------------
+
+    def _fit_from_profile(self: _D, reference: Profile) -> _D:
+        """``fit`` on a :class:`~mlopskit.drift.Profile`: checks, then ``_fit_profile``."""
+        if getattr(self, "preprocessor", None) is not None:
+            raise DriftInputError(
+                f"{type(self).__name__} has a preprocessor, which needs the rows; a "
+                "Profile only holds column summaries. Profile the preprocessed data "
+                "instead, or fit on the rows.",
+            )
+        self._check_profile(reference, "reference")
+        self.feature_names_in_ = reference.names
+        self.n_features_in_ = len(reference.names)
+        self.feature_kinds_ = profile_kinds(reference)
+        self.n_reference_ = reference.n_rows
+        self.reference_profile_ = reference
+        self._fit_profile(reference)
+        return self
+
+    def _detect_from_profile(self, sample: Any) -> DriftResult:
+        """``detect`` when the reference or the sample is a Profile."""
+        if isinstance(sample, Profile):
+            if getattr(self, "preprocessor_", None) is not None:
+                raise DriftInputError(
+                    f"This {type(self).__name__} has a fitted preprocessor, which needs "
+                    "the sample's rows, not a Profile.",
+                )
+            self._check_profile(sample, "sample")
+            names, kinds = sample.names, profile_kinds(sample)
+            self._check_same_columns(Table(names, kinds, (), sample.n_rows, None))
+            return self._detect_profile(sample)
+        table = to_table(sample, what="sample", input_kind=self._input_kind)
+        self._check_same_columns(table)
+        self._check_missing(table, "sample")
+        return self._detect_profile(table)
+
+    def _check_profile(self, profile: Profile, what: str) -> None:
+        allowed = {"numeric": ("numeric", "datetime"), "categorical": ("categorical",)}
+        ok = allowed.get(self._input_kind, ("numeric", "datetime", "categorical"))
+        for col in profile.columns:
+            if col.kind not in ok:
+                raise DriftInputError(
+                    f"{type(self).__name__} cannot test column {col.name!r} of the "
+                    f"{what} profile: it was profiled as {col.kind} ({col.dtype}) and "
+                    f"this detector needs {' or '.join(ok)} columns. Select other "
+                    "columns with profile.select(...), or use TabularDrift.",
+                    column=col.name,
+                )
+        if getattr(self, "nan_policy", "raise") == "omit":
+            return
+        bad = {c.name: c.n_missing for c in profile.columns if c.n_missing}
+        if bad:
+            listed = ", ".join(f"{k!r}: {v}" for k, v in list(bad.items())[:5])
+            raise DriftInputError(
+                f"The {what} profile counts NaN, inf or missing values ({listed}). "
+                "Pass nan_policy='omit' to test the valid values only.",
+                columns=tuple(bad),
+            )
+
+    def _fit_profile(self, reference: Profile) -> None:
+        """Hook: learn from a Profile (detectors that can; others refuse)."""
+        raise DriftInputError(
+            f"{type(self).__name__} needs the rows of the reference; a Profile only "
+            "holds per-column summaries. Profiles work with KSDrift, "
+            "CramerVonMisesDrift, AndersonDarlingDrift, ChiSquareDrift, "
+            "WassersteinDrift, JensenShannonDrift, HellingerDrift, PSIDrift and "
+            "TabularDrift.",
+        )
+
+    def _detect_profile(self, sample: Profile | Table) -> DriftResult:
+        """Hook: test a Profile (or rows, against a Profile reference)."""
+        raise DriftInputError(
+            f"{type(self).__name__} needs the rows of the sample; a Profile only "
+            "holds per-column summaries.",
+        )
 
     # -- hooks ----------------------------------------------------------------------
 
@@ -443,6 +525,11 @@ class BaseDriftDetector(BaseEstimator):  # type: ignore[misc]
             column=name,
             n_rows=n,
         )
+
+
+def profile_kinds(profile: Profile) -> tuple[str, ...]:
+    """A profile's column kinds as the detectors name them (datetimes kept apart)."""
+    return tuple(c.kind for c in profile.columns)
 
 
 def _is_fitted(estimator: Any) -> bool:

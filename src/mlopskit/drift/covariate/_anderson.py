@@ -4,7 +4,13 @@ from __future__ import annotations
 
 from typing import Any, ClassVar, Literal
 
+import numpy as np
+
 from mlopskit.drift.covariate._stats import SortedColumns, anderson_2samp
+from mlopskit.drift.covariate._summaries import (
+    NumericSummary,
+    anderson_statistic_pvalue,
+)
 from mlopskit.drift.covariate._univariate import FloatArray, UnivariateNumericDrift
 
 __all__ = ["AndersonDarlingDrift"]
@@ -62,3 +68,17 @@ class AndersonDarlingDrift(UnivariateNumericDrift):
     ) -> tuple[FloatArray, FloatArray, dict[str, list[Any]]]:
         stat, p, capped = anderson_2samp(reference.values.T, sample)
         return stat, p, {"p_value_capped": [bool(c) for c in capped]}
+
+    def _test_summaries(
+        self, reference: list[NumericSummary], sample: list[NumericSummary]
+    ) -> tuple[FloatArray, FloatArray, dict[str, list[Any]]]:
+        """Anderson–Darling (midrank) on summaries."""
+        out = [
+            anderson_statistic_pvalue(r, s)
+            for r, s in zip(reference, sample, strict=True)
+        ]
+        return (
+            np.array([t for t, _, _ in out]),
+            np.array([p for _, p, _ in out]),
+            {"p_value_capped": [c for _, _, c in out]},
+        )

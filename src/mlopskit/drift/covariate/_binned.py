@@ -38,7 +38,15 @@ from mlopskit.drift.covariate._permutation import (
     permutation_pvalue,
     permuted_counts,
 )
+from mlopskit.drift.covariate._summaries import (
+    CategorySummary,
+    NumericSummary,
+    align_counts,
+    binned_counts,
+    category_summary,
+)
 from mlopskit.drift.covariate._univariate import distance_result, pvalue_result
+from mlopskit.drift.profiles._profile import Profile
 from mlopskit.errors import InvalidParameterError
 
 __all__: list[str] = []
@@ -91,21 +99,66 @@ class BinnedDistanceDrift(BaseDriftDetector):
                 self.reference_counts_.append(np.append(cats.counts, 0))
         self.seed_ = resolve_seed(getattr(self, "random_state", None))
 
+    def _fit_profile(self, reference: Profile) -> None:
+        self.bins_ = []
+        self.reference_counts_ = []
+        probs = np.linspace(0.0, 1.0, int(self.n_bins) + 1)[1:-1]
+        for col in reference.columns:
+            if col.kind == "categorical":
+                summary = category_summary(col)
+                n = summary.n
+                cats = CategoryCounts.from_counts(summary.categories, summary.counts)
+                self.bins_.append(cats)
+                self.reference_counts_.append(np.append(cats.counts, 0))
+            else:
+                numeric = NumericSummary.from_column(col)
+                n = numeric.n
+                edges = np.unique(numeric.quantiles(probs)) if n else np.empty(0)
+                self.bins_.append(edges)
+                self.reference_counts_.append(binned_counts(numeric, edges))
+            if n < self._min_rows:
+                raise self._too_few("reference", col.name, n)
+        self.seed_ = resolve_seed(getattr(self, "random_state", None))
+
+    def _detect_profile(self, sample: Profile | Table) -> DriftResult:
+        if isinstance(sample, Table):
+            return self._detect(sample)
+        counts = []
+        for j, col in enumerate(sample.columns):
+            bins = self.bins_[j]
+            if isinstance(bins, CategoryCounts):
+                ref = CategorySummary(bins.natives(), bins.counts)
+                aligned, new_counts = align_counts(ref, category_summary(col))
+                counts.append(np.append(aligned, new_counts.sum()))
+            else:
+                numeric = NumericSummary.from_column(col)
+                counts.append(binned_counts(numeric, bins))
+        table = Table(sample.names, self.feature_kinds_, (), sample.n_rows, None)
+        return self._detect_counts(table, counts)
+
     def _detect(self, table: Table) -> DriftResult:
+        counts = []
+        for j in range(len(table.names)):
+            values = _valid(table, j)
+            bins = self.bins_[j]
+            if isinstance(bins, CategoryCounts):
+                aligned, _, new_counts = bins.align(values)
+                counts.append(np.append(aligned, new_counts.sum()))
+            else:
+                counts.append(bin_counts(values, bins))
+        return self._detect_counts(table, counts)
+
+    def _detect_counts(
+        self, table: Table, sample_counts: list[NDArray[np.int64]]
+    ) -> DriftResult:
         dist = np.empty(len(table.names))
         pvals = np.full(len(table.names), np.nan)
         test = self.threshold is None
         rng = np.random.default_rng(self.seed_)
         for j, name in enumerate(table.names):
-            values = _valid(table, j)
-            if len(values) < self._min_rows:
-                raise self._too_few("sample", name, len(values))
-            bins = self.bins_[j]
-            if isinstance(bins, CategoryCounts):
-                aligned, _, new_counts = bins.align(values)
-                counts = np.append(aligned, new_counts.sum())
-            else:
-                counts = bin_counts(values, bins)
+            counts = sample_counts[j]
+            if int(counts.sum()) < self._min_rows:
+                raise self._too_few("sample", name, int(counts.sum()))
             ref = self.reference_counts_[j][None, :]
             if test:
                 pooled = ref[0] + counts

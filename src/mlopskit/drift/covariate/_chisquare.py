@@ -10,6 +10,12 @@ from scipy import stats
 from mlopskit.drift._base import BaseDriftDetector, Table, combine_features
 from mlopskit.drift._result import DriftResult
 from mlopskit.drift.covariate._counts import CategoryCounts
+from mlopskit.drift.covariate._summaries import (
+    CategorySummary,
+    align_counts,
+    category_summary,
+)
+from mlopskit.drift.profiles._profile import Profile
 
 __all__ = ["ChiSquareDrift"]
 
@@ -105,9 +111,21 @@ class ChiSquareDrift(BaseDriftDetector):
                 ]
             )
             stat[j], pvals[j] = chi2_homogeneity(observed, yates=self.yates)
+        return self._result(table.names, table.n_rows, stat, pvals, unseen, omitted)
+
+    def _result(
+        self,
+        names: tuple[str, ...],
+        n_rows: int,
+        stat: Any,
+        pvals: Any,
+        unseen: dict[str, int],
+        omitted: dict[str, int],
+    ) -> DriftResult:
+        k = len(names)
         correction = self.correction if k > 1 else None
         frame, best, p_best = combine_features(
-            table.names,
+            names,
             ["chi2"] * k,
             stat,
             pvals,
@@ -124,11 +142,48 @@ class ChiSquareDrift(BaseDriftDetector):
             threshold=float(self.alpha),
             method="chi2",
             n_reference=self.n_reference_,
-            n_sample=table.n_rows,
+            n_sample=n_rows,
             features=frame,
             correction=correction,
             details=details,
         )
+
+    # -- profiles: category counts are exact, so this is the exact test ---------------
+
+    def _fit_profile(self, reference: Profile) -> None:
+        self.reference_counts_ = []
+        for col in reference.columns:
+            summary = category_summary(col)
+            if summary.n < self._min_rows:
+                raise self._too_few("reference", col.name, summary.n)
+            self.reference_counts_.append(
+                CategoryCounts.from_counts(summary.categories, summary.counts)
+            )
+
+    def _detect_profile(self, sample: Profile | Table) -> DriftResult:
+        if isinstance(sample, Table):
+            return self._detect(sample)
+        k = len(sample.columns)
+        stat, pvals = np.empty(k), np.empty(k)
+        unseen: dict[str, int] = {}
+        omitted: dict[str, int] = {}
+        for j, col in enumerate(sample.columns):
+            summary = category_summary(col)
+            omitted[col.name] = col.n_missing
+            if summary.n < self._min_rows:
+                raise self._too_few("sample", col.name, summary.n)
+            ref = self.reference_counts_[j]
+            ref_summary = CategorySummary(ref.natives(), ref.counts)
+            aligned, new_counts = align_counts(ref_summary, summary)
+            unseen[col.name] = len(new_counts)
+            observed = np.vstack(
+                [
+                    np.concatenate([ref.counts, np.zeros(len(new_counts), np.int64)]),
+                    np.concatenate([aligned, new_counts]),
+                ]
+            )
+            stat[j], pvals[j] = chi2_homogeneity(observed, yates=self.yates)
+        return self._result(sample.names, sample.n_rows, stat, pvals, unseen, omitted)
 
     @classmethod
     def _test_params(cls) -> dict[str, Any]:

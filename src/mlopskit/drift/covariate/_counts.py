@@ -50,6 +50,20 @@ class CategoryCounts:
         self.counts = counts[order]
         self.index = pd.Index(self.categories)
 
+    @classmethod
+    def from_counts(cls, categories: Any, counts: Any) -> CategoryCounts:
+        """Counts already tallied (a profile's exact category counts)."""
+        out = cls.__new__(cls)
+        out.categories = np.empty(len(categories), dtype=object)
+        out.categories[:] = list(categories)
+        out.counts = np.asarray(counts, dtype=np.int64)
+        out.index = pd.Index(out.categories, dtype=object)
+        return out
+
+    def natives(self) -> tuple[Any, ...]:
+        """The categories as plain Python values (as a profile stores them)."""
+        return tuple(c.item() if hasattr(c, "item") else c for c in self.categories)
+
     def align(self, values: NDArray[Any]) -> tuple[IntArray, NDArray[Any], IntArray]:
         """Count ``values`` per reference category; unseen ones are returned apart.
 

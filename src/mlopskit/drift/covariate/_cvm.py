@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from typing import Any, ClassVar, Literal
 
+import numpy as np
 from scipy import stats
 
 from mlopskit.drift.covariate._stats import SortedColumns
+from mlopskit.drift.covariate._summaries import NumericSummary, cvm_statistic_pvalue
 from mlopskit.drift.covariate._univariate import FloatArray, UnivariateNumericDrift
 from mlopskit.errors import InvalidParameterError
 
@@ -90,4 +92,18 @@ class CramerVonMisesDrift(UnivariateNumericDrift):
             res.statistic.reshape(k).astype("float64"),
             res.pvalue.reshape(k).astype("float64"),
             {"cvm_method": [method] * k},
+        )
+
+    def _test_summaries(
+        self, reference: list[NumericSummary], sample: list[NumericSummary]
+    ) -> tuple[FloatArray, FloatArray, dict[str, list[Any]]]:
+        """Cramér–von Mises on summaries (midranks, asymptotic p-value)."""
+        pairs = [
+            cvm_statistic_pvalue(r, s) for r, s in zip(reference, sample, strict=True)
+        ]
+        k = len(pairs)
+        return (
+            np.array([t for t, _ in pairs]),
+            np.array([p for _, p in pairs]),
+            {"cvm_method": ["asymptotic"] * k},
         )

@@ -6,12 +6,18 @@ from typing import Any, ClassVar, Literal
 
 import numpy as np
 
+from mlopskit.drift._base import adjust_pvalues
 from mlopskit.drift.covariate._stats import (
     KS_EXACT_MAX_N,
     SortedColumns,
     ks_2samp_exact_scipy,
     ks_2samp_pvalue,
     ks_2samp_statistic,
+)
+from mlopskit.drift.covariate._summaries import (
+    NumericSummary,
+    ks_exact_pvalue,
+    ks_statistic,
 )
 from mlopskit.drift.covariate._univariate import FloatArray, UnivariateNumericDrift
 from mlopskit.errors import InvalidParameterError
@@ -117,3 +123,64 @@ class KSDrift(UnivariateNumericDrift):
             "asymp (exact failed)" if fell_back else "exact" for _, fell_back in exact
         ]
         return d, np.array([p for p, _ in exact]), {"ks_method": used}
+
+    def _test_summaries(
+        self, reference: list[NumericSummary], sample: list[NumericSummary]
+    ) -> tuple[FloatArray, FloatArray, dict[str, list[Any]]]:
+        """KS on summaries, with the p-value interval the rank errors allow.
+
+        ``|D_sketch - D| <= eps`` (the two rank errors added), so the exact test's
+        p-value is within ``[p(D + eps), p(D - eps)]`` with probability 0.99 per
+        sketch (``covariate/_summaries.py``).
+        """
+        k = len(reference)
+        d, p, lo, hi = np.empty(k), np.empty(k), np.empty(k), np.empty(k)
+        eps = np.array(
+            [
+                r.rank_error + s.rank_error
+                for r, s in zip(reference, sample, strict=True)
+            ]
+        )
+        used = []
+        for j, (r, s) in enumerate(zip(reference, sample, strict=True)):
+            d[j] = ks_statistic(r, s)
+            method = self.method
+            if method == "auto":
+                method = "exact" if max(r.n, s.n) <= KS_EXACT_MAX_N else "asymp"
+            if method == "exact" and eps[j] == 0.0:
+                p[j], fell_back = ks_exact_pvalue(float(d[j]), r.n, s.n)
+                used.append("asymp (exact failed)" if fell_back else "exact")
+                lo[j] = hi[j] = p[j]
+                continue
+            used.append("asymp")
+            p[j], lo[j], hi[j] = ks_2samp_pvalue(
+                np.array([d[j], min(1.0, d[j] + eps[j]), max(0.0, d[j] - eps[j])]),
+                r.n,
+                s.n,
+                method="asymp",
+            )
+        return (
+            d,
+            p,
+            {
+                "ks_method": used,
+                "rank_error": eps.tolist(),
+                "p_value_bounds": [
+                    (float(a), float(b)) for a, b in zip(lo, hi, strict=True)
+                ],
+            },
+        )
+
+    def _detect_profile(self, sample: Any) -> Any:
+        result = super()._detect_profile(sample)
+        bounds = result.details.get("p_value_bounds", {})
+        if not bounds or result.features is None:
+            return result
+        names = list(bounds)
+        correction = self.correction if len(names) > 1 else None
+        alpha = float(self.alpha)
+        adj_lo = adjust_pvalues([bounds[n][0] for n in names], correction)
+        adj_hi = adjust_pvalues([bounds[n][1] for n in names], correction)
+        certain = bool(((adj_lo <= alpha) == (adj_hi <= alpha)).all())
+        details = dict(result.details) | {"decision_certain": certain}
+        return result.model_copy(update={"details": details})

@@ -13,6 +13,7 @@ from mlopskit.drift._result import DriftResult
 from mlopskit.drift.covariate._chisquare import ChiSquareDrift
 from mlopskit.drift.covariate._cvm import CramerVonMisesDrift
 from mlopskit.drift.covariate._ks import KSDrift
+from mlopskit.drift.profiles._profile import Profile
 from mlopskit.errors import DriftInputError, InvalidParameterError
 
 __all__ = ["TabularDrift"]
@@ -130,13 +131,60 @@ class TabularDrift(BaseDriftDetector):
                 det.fit(table.select(cols).to_frame())
                 self._parts_.append((cols, det))
 
+    def _fit_profile(self, reference: Profile) -> None:
+        wanted = {str(c) for c in self.categorical_features or ()}
+        for name in wanted:
+            col = reference.column(name)
+            if col.kind != "categorical":
+                raise DriftInputError(
+                    f"categorical_features names {name!r}, which the profile holds as "
+                    f"{col.kind} (a quantile sketch, no category counts). Profile it "
+                    "as categories (e.g. .astype(str)) or leave it numeric.",
+                    column=name,
+                )
+        kinds = [c.kind for c in reference.columns]
+        cat = [j for j, kind in enumerate(kinds) if kind == "categorical"]
+        num = [j for j in range(len(kinds)) if j not in cat]
+        self.numeric_features_ = tuple(reference.names[j] for j in num)
+        self.categorical_features_ = tuple(reference.names[j] for j in cat)
+        self._parts_ = []
+        for cols, det in zip((num, cat), self._part_detectors(), strict=True):
+            if cols:
+                det.fit(reference.select([reference.names[j] for j in cols]))
+                self._parts_.append((cols, det))
+
+    def _part_detectors(self) -> tuple[BaseDriftDetector, BaseDriftDetector]:
+        alpha, policy = self.alpha, self.nan_policy
+        numeric: BaseDriftDetector = (
+            KSDrift(alpha=alpha, correction=None, nan_policy=policy)
+            if self.numeric_test == "ks"
+            else CramerVonMisesDrift(alpha=alpha, correction=None, nan_policy=policy)
+        )
+        return numeric, ChiSquareDrift(alpha=alpha, correction=None, nan_policy=policy)
+
+    def _detect_profile(self, sample: Profile | Table) -> DriftResult:
+        if isinstance(sample, Table):
+            return self._detect(sample)
+        parts = [
+            det.detect(sample.select([sample.names[c] for c in cols]))
+            for cols, det in self._parts_
+        ]
+        return self._combine(sample.names, sample.n_rows, parts)
+
     def _detect(self, table: Table) -> DriftResult:
-        k = len(table.names)
+        parts = [
+            det.detect(table.select(cols).to_frame()) for cols, det in self._parts_
+        ]
+        return self._combine(table.names, table.n_rows, parts)
+
+    def _combine(
+        self, names: tuple[str, ...], n_rows: int, parts: list[DriftResult]
+    ) -> DriftResult:
+        k = len(names)
         stats, pvals = np.full(k, np.nan), np.full(k, np.nan)
         tests = [""] * k
         details: dict[str, Any] = {}
-        for cols, det in self._parts_:
-            part = det.detect(table.select(cols).to_frame())
+        for (cols, _), part in zip(self._parts_, parts, strict=True):
             frame = part.features
             assert frame is not None
             stats[cols] = frame["statistic"].to_numpy()
@@ -148,7 +196,7 @@ class TabularDrift(BaseDriftDetector):
                     details.setdefault(key, {}).update(value)
         correction = self.correction if k > 1 else None
         frame, best, p_best = combine_features(
-            table.names,
+            names,
             tests,
             stats,
             pvals,
@@ -162,7 +210,7 @@ class TabularDrift(BaseDriftDetector):
             threshold=float(self.alpha),
             method="tabular",
             n_reference=self.n_reference_,
-            n_sample=table.n_rows,
+            n_sample=n_rows,
             features=frame,
             correction=correction,
             details=details,

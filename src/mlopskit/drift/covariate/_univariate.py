@@ -22,6 +22,8 @@ from numpy.typing import NDArray
 from mlopskit.drift._base import BaseDriftDetector, Table, combine_features
 from mlopskit.drift._result import DriftResult
 from mlopskit.drift.covariate._stats import SortedColumns
+from mlopskit.drift.covariate._summaries import NumericSummary
+from mlopskit.drift.profiles._profile import Profile
 
 __all__: list[str] = []
 
@@ -42,6 +44,7 @@ class UnivariateNumericDrift(BaseDriftDetector):
     _is_distance: ClassVar[bool] = False
 
     def _fit(self, table: Table) -> None:
+        self.__dict__.pop("reference_summaries_", None)
         matrix = table.numeric_matrix()
         if getattr(self, "nan_policy", "raise") == "omit":
             matrix = np.where(np.isfinite(matrix), matrix, np.nan)
@@ -105,6 +108,66 @@ class UnivariateNumericDrift(BaseDriftDetector):
         if self._is_distance and getattr(self, "threshold", None) is not None:
             return distance_result(self, table, stats, details)
         return self._result(table, stats, pvals, details)
+
+    # -- profiles ---------------------------------------------------------------------
+
+    def _fit_profile(self, reference: Profile) -> None:
+        self.reference_summaries_ = [
+            NumericSummary.from_column(c) for c in reference.columns
+        ]
+        self.n_valid_reference_ = np.array([s.n for s in self.reference_summaries_])
+        for name, n in zip(reference.names, self.n_valid_reference_, strict=True):
+            if n < self._min_rows:
+                raise self._too_few("reference", name, int(n))
+
+    def _reference_summaries(self) -> list[NumericSummary]:
+        if hasattr(self, "reference_summaries_"):
+            summaries: list[NumericSummary] = self.reference_summaries_
+            return summaries
+        return [
+            NumericSummary.from_values(self.reference_.values[j, : int(n)])
+            for j, n in enumerate(self.n_valid_reference_)
+        ]
+
+    def _detect_profile(self, sample: Profile | Table) -> DriftResult:
+        """Test on column summaries (``covariate/_summaries.py``)."""
+        names = self.feature_names_in_
+        if isinstance(sample, Profile):
+            smp = [NumericSummary.from_column(c) for c in sample.columns]
+            n_rows = sample.n_rows
+        else:
+            smp = [
+                NumericSummary.from_values(np.asarray(sample.valid(j), np.float64))
+                for j in range(len(names))
+            ]
+            n_rows = sample.n_rows
+        for name, summary in zip(names, smp, strict=True):
+            if summary.n < self._min_rows:
+                raise self._too_few("sample", name, summary.n)
+        ref = self._reference_summaries()
+        stats, pvals, extra = self._test_summaries(ref, smp)
+        details: dict[str, Any] = {
+            key: dict(zip(names, value, strict=True)) for key, value in extra.items()
+        }
+        if getattr(self, "nan_policy", "raise") == "omit":
+            details["n_omitted_reference"] = {
+                name: int(self.n_reference_ - r.n)
+                for name, r in zip(names, ref, strict=True)
+            }
+            details["n_omitted_sample"] = {
+                name: int(n_rows - s.n) for name, s in zip(names, smp, strict=True)
+            }
+        table = Table(names, self.feature_kinds_, (), n_rows, None)
+        stats = self._scale_statistics(stats)
+        if self._is_distance and getattr(self, "threshold", None) is not None:
+            return distance_result(self, table, stats, details)
+        return self._result(table, stats, pvals, details)
+
+    def _test_summaries(
+        self, reference: list[NumericSummary], sample: list[NumericSummary]
+    ) -> tuple[FloatArray, FloatArray, dict[str, list[Any]]]:
+        """Hook: statistics, p-values (NaN for pure distances) and details."""
+        raise NotImplementedError
 
     def _scale_statistics(self, stats: FloatArray) -> FloatArray:
         """Hook: the statistics as reported (e.g. in units of the reference's std)."""

@@ -14,6 +14,12 @@ from mlopskit.drift.covariate._permutation import (
     permuted_counts,
 )
 from mlopskit.drift.covariate._stats import SortedColumns
+from mlopskit.drift.covariate._summaries import (
+    NumericSummary,
+    pooled_range,
+    wasserstein,
+    wasserstein_pvalue,
+)
 from mlopskit.drift.covariate._univariate import FloatArray, UnivariateNumericDrift
 from mlopskit.errors import InvalidParameterError
 
@@ -177,6 +183,45 @@ class WassersteinDrift(UnivariateNumericDrift):
     ) -> tuple[Any, Any]:
         ref, smp = rng.normal(size=(300, 2)), rng.normal(size=(300, 2))
         return ref, smp + 3.0 if shift else smp
+
+    def _fit_profile(self, reference: Any) -> None:
+        super()._fit_profile(reference)
+        self.seed_ = resolve_seed(self.random_state)
+        scale = np.array([s.std for s in self.reference_summaries_])
+        self.scale_ = np.where(scale > 0, scale, 1.0) if self.normalize else None
+
+    def _test_summaries(
+        self, reference: list[NumericSummary], sample: list[NumericSummary]
+    ) -> tuple[FloatArray, FloatArray, dict[str, list[Any]]]:
+        """W1 on summaries, ``|W_sketch - W| <= eps * range`` (raw units)."""
+        rng = np.random.default_rng(self.seed_)
+        dist, pvals, bound = [], [], []
+        for r, s in zip(reference, sample, strict=True):
+            dist.append(wasserstein(r, s))
+            bound.append((r.rank_error + s.rank_error) * pooled_range(r, s))
+            if self.threshold is None:
+                pvals.append(
+                    wasserstein_pvalue(
+                        r,
+                        s,
+                        n_permutations=int(self.n_permutations),
+                        max_bins=int(self.max_bins),
+                        rng=rng,
+                    )
+                )
+            else:
+                pvals.append(np.nan)
+        return np.array(dist), np.array(pvals), {"distance_error_bound": bound}
+
+    def _detect_profile(self, sample: Any) -> Any:
+        result = super()._detect_profile(sample)
+        details = dict(result.details)
+        if self.scale_ is not None:
+            details["scale"] = self.scale_.tolist()
+        if self.threshold is None:
+            details["n_permutations"] = int(self.n_permutations)
+            details["max_bins"] = int(self.max_bins)
+        return result.model_copy(update={"details": details})
 
 
 def _wasserstein_sorted(a: FloatArray, b: FloatArray) -> float:

@@ -21,7 +21,7 @@ if typing.TYPE_CHECKING:
     from mlopskit.drift.profiles._build import profile
     from mlopskit.drift.profiles._profile import ColumnProfile, Profile, QuantileSketch
 
-__all__ = [  # noqa: RUF022 - plain sorted(), as tests/test_public_api.py checks
+__all__ = [
     "ColumnProfile",
     "Profile",
     "QuantileSketch",

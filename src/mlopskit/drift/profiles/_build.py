@@ -140,7 +140,11 @@ def _check_params(k: int, cap: int, chunk_size: int, split_every: int) -> None:
         ("chunk_size", chunk_size, 1),
         ("split_every", split_every, 2),
     ):
-        if not isinstance(value, int | np.integer) or isinstance(value, bool) or value < low:
+        if (
+            not isinstance(value, int | np.integer)
+            or isinstance(value, bool)
+            or value < low
+        ):
             raise InvalidParameterError(
                 f"{name} must be an integer >= {low}. Got {value!r} instead.",
                 parameter=name,
@@ -191,8 +195,12 @@ def _checked_chunks(chunks: Iterable[Any]) -> Iterator[pd.DataFrame]:
 def _parquet_chunks(
     path: str | os.PathLike[str], columns: tuple[str, ...] | None, batch_size: int
 ) -> Iterator[pd.DataFrame]:
-    pq = import_optional("pyarrow.parquet", extra="parquet", feature="Profiling Parquet")
-    ds = import_optional("pyarrow.dataset", extra="parquet", feature="Profiling Parquet")
+    pq = import_optional(
+        "pyarrow.parquet", extra="parquet", feature="Profiling Parquet"
+    )
+    ds = import_optional(
+        "pyarrow.dataset", extra="parquet", feature="Profiling Parquet"
+    )
     try:
         files = sorted(ds.dataset(os.fspath(path), format="parquet").files)
     except (FileNotFoundError, OSError) as exc:
@@ -314,7 +322,11 @@ class _Accumulator:
         self.n_rows += len(chunk)
 
     def freeze(self, *, allow_empty: bool = False) -> Profile:
-        if self.names is None or not self.names or (self.n_rows == 0 and not allow_empty):
+        if (
+            self.names is None
+            or not self.names
+            or (self.n_rows == 0 and not allow_empty)
+        ):
             shape = f"{self.n_rows} rows × {len(self.names or ())} columns"
             raise DriftInputError(
                 f"Nothing to profile: the data is empty ({shape}). Pass at least one "
@@ -398,8 +410,10 @@ class _ColumnState:
             self.counts = None
 
     def _check_category_type(self, value: Any) -> None:
-        family = "string" if isinstance(value, str) else (
-            "boolean" if isinstance(value, bool) else "number"
+        family = (
+            "string"
+            if isinstance(value, str)
+            else ("boolean" if isinstance(value, bool) else "number")
         )
         if self.category_type is None:
             self.category_type = family
@@ -425,7 +439,9 @@ class _ColumnState:
             keys = list(self.counts)
             return ColumnProfile(
                 **base,
-                **categories_fields([key[1] for key in keys], list(self.counts.values())),
+                **categories_fields(
+                    [key[1] for key in keys], list(self.counts.values())
+                ),
             )
         sketch = self.sketch or KLLSketch(self.opts.k, self.seed)
         moments: dict[str, Any] = {}
@@ -468,7 +484,7 @@ def numeric_values(series: pd.Series, kind: str) -> FloatArray:
         ns = s.astype("datetime64[ns]").to_numpy()
         out = ns.view(np.int64).astype(np.float64)
         out[np.isnat(ns)] = np.nan
-        return out
+        return np.asarray(out, dtype=np.float64)
     return np.asarray(series.to_numpy(dtype=np.float64, na_value=np.nan))
 
 

@@ -66,7 +66,7 @@ def a_priori_rank_error(k: int) -> float:
     >>> round(a_priori_rank_error(200), 4)
     0.0133
     """
-    return CDF_COEF / k**CDF_EXP
+    return float(CDF_COEF / k**CDF_EXP)
 
 
 def level_capacity(k: int, n_levels: int, level: int) -> int:

@@ -25,6 +25,7 @@ compares a profile with a sample (``covariate/``).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any, Literal
 
 import numpy as np
@@ -208,13 +209,27 @@ def _merge_moments(a: ColumnProfile, b: ColumnProfile) -> dict[str, Any]:
     na, nb = a.n_valid, b.n_valid
     out: dict[str, Any] = {"sketch": a.sketch.merge(b.sketch)}
     if nb == 0:
-        return out | {"mean": a.mean, "m2": a.m2, "minimum": a.minimum, "maximum": a.maximum}
+        return out | {
+            "mean": a.mean,
+            "m2": a.m2,
+            "minimum": a.minimum,
+            "maximum": a.maximum,
+        }
     if na == 0:
-        return out | {"mean": b.mean, "m2": b.m2, "minimum": b.minimum, "maximum": b.maximum}
-    assert a.mean is not None and b.mean is not None
-    assert a.m2 is not None and b.m2 is not None
-    assert a.minimum is not None and b.minimum is not None
-    assert a.maximum is not None and b.maximum is not None
+        return out | {
+            "mean": b.mean,
+            "m2": b.m2,
+            "minimum": b.minimum,
+            "maximum": b.maximum,
+        }
+    assert a.mean is not None
+    assert b.mean is not None
+    assert a.m2 is not None
+    assert b.m2 is not None
+    assert a.minimum is not None
+    assert b.minimum is not None
+    assert a.maximum is not None
+    assert b.maximum is not None
     n = na + nb
     delta = b.mean - a.mean
     return out | {
@@ -302,6 +317,15 @@ class Profile(Result):
         raise DriftInputError(
             f"The profile has no column {name!r}; it has {list(self.names)}.",
             column=name,
+        )
+
+    def select(self, names: Sequence[str]) -> Profile:
+        """A profile of some of the columns, in the given order."""
+        return Profile(
+            columns=tuple(self.column(str(n)) for n in names),
+            n_rows=self.n_rows,
+            k=self.k,
+            max_categories=self.max_categories,
         )
 
     def merge(self, other: Profile) -> Profile:
