@@ -33,8 +33,9 @@ __all__ = ["profile"]
 
 FloatArray = NDArray[np.float64]
 
-#: Rows per chunk when a DataFrame or array is profiled (bounds the sort buffers).
-DEFAULT_CHUNK = 1_000_000
+#: Rows per chunk (and per Parquet batch): bounds the sort buffers and the decoded
+#: Parquet batch (250,000 rows × 20 float columns: 40 MB, about 0.7 GB peak in all).
+DEFAULT_CHUNK = 250_000
 
 
 def profile(
