@@ -205,7 +205,13 @@ def setup_whylogs() -> None:
     if not (WHYLOGS_VENV / "bin" / "python").exists():
         subprocess.run([sys.executable, "-m", "venv", str(WHYLOGS_VENV)], check=True)
     subprocess.run(
-        [str(WHYLOGS_VENV / "bin" / "pip"), "install", "-q", "whylogs==1.6.4", "pyarrow"],
+        [
+            str(WHYLOGS_VENV / "bin" / "pip"),
+            "install",
+            "-q",
+            "whylogs==1.6.4",
+            "pyarrow",
+        ],
         check=True,
     )
 
@@ -216,7 +222,9 @@ def setup_whylogs() -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--rows", type=int, default=100_000_000)
-    parser.add_argument("--data", type=Path, default=Path("/tmp/mlopskit-bench-profiles"))
+    parser.add_argument(
+        "--data", type=Path, default=Path("/tmp/mlopskit-bench-profiles")
+    )
     parser.add_argument("--repeats", type=int, default=1)
     parser.add_argument("--skip-whylogs", action="store_true")
     parser.add_argument("--setup-whylogs", action="store_true")
@@ -224,14 +232,20 @@ def main() -> None:
     args = parser.parse_args()
     if args.child:
         name, *rest = args.child
-        fn = {"mlopskit": child_mlopskit, "exact": child_exact, "whylogs": child_whylogs}
+        fn = {
+            "mlopskit": child_mlopskit,
+            "exact": child_exact,
+            "whylogs": child_whylogs,
+        }
         print(json.dumps(fn[name](*rest)))
         return
     if args.setup_whylogs:
         setup_whylogs()
     t0 = time.perf_counter()
     files = generate(args.data, args.rows)
-    print(f"data: {len(files)} files, generated or reused in {time.perf_counter() - t0:.0f} s")
+    print(
+        f"data: {len(files)} files, generated or reused in {time.perf_counter() - t0:.0f} s"
+    )
     path = _dataset_dir(args.data, args.rows)
     current = str(args.data.parent / (args.data.name + "-current.parquet"))
     out = str(args.data.parent / f"profile-{args.rows}.json")
@@ -251,7 +265,9 @@ def main() -> None:
     print(json.dumps(exact, indent=1))
 
 
-def _report(rows: int, ours: list[dict[str, Any]], theirs: list[dict[str, Any]]) -> None:
+def _report(
+    rows: int, ours: list[dict[str, Any]], theirs: list[dict[str, Any]]
+) -> None:
     def med(runs: list[dict[str, Any]], key: str) -> float:
         return statistics.median(r[key] for r in runs)
 
@@ -270,8 +286,10 @@ def _report(rows: int, ours: list[dict[str, Any]], theirs: list[dict[str, Any]])
             f"{rows / tw:,.0f} | {med(theirs, 'peak_mb'):.0f} | — (no test) |"
         )
         print(f"\nratio whylogs / mlopskit profile time: {tw / t:.2f}")
-    print(f"\nprofile JSON: {ours[-1]['profile_json_mb']:.2f} MB; max rank error "
-          f"{ours[-1]['max_rank_error']:.5f}; drift on the shifted batch: {ours[-1]['drift']}")
+    print(
+        f"\nprofile JSON: {ours[-1]['profile_json_mb']:.2f} MB; max rank error "
+        f"{ours[-1]['max_rank_error']:.5f}; drift on the shifted batch: {ours[-1]['drift']}"
+    )
 
 
 if __name__ == "__main__":

@@ -33,6 +33,7 @@ if typing.TYPE_CHECKING:
         TabularDrift,
         WassersteinDrift,
     )
+    from mlopskit.drift.performance import CBPE, PerformanceEstimate
     from mlopskit.drift.prior import (
         BBSE,
         MLLS,
@@ -51,6 +52,7 @@ __all__ = [  # noqa: RUF022 - plain sorted(), as tests/test_public_api.py checks
     "BBSD",
     "BBSE",
     "BaseDriftDetector",
+    "CBPE",
     "ChiSquareDrift",
     "ClassifierDrift",
     "ColumnProfile",
@@ -70,6 +72,7 @@ __all__ = [  # noqa: RUF022 - plain sorted(), as tests/test_public_api.py checks
     "ModelProbabilities",
     "PSIDrift",
     "PageHinkley",
+    "PerformanceEstimate",
     "PriorAdjustment",
     "PriorShiftResult",
     "Profile",
@@ -87,6 +90,7 @@ _HOMES = {
     "BBSD": "covariate",
     "BBSE": "prior",
     "BaseDriftDetector": "_base",
+    "CBPE": "performance",
     "ChiSquareDrift": "covariate",
     "ClassifierDrift": "covariate",
     "ColumnProfile": "profiles",
@@ -106,6 +110,7 @@ _HOMES = {
     "ModelProbabilities": "covariate",
     "PSIDrift": "covariate",
     "PageHinkley": "streaming",
+    "PerformanceEstimate": "performance",
     "PriorAdjustment": "prior",
     "PriorShiftResult": "prior",
     "Profile": "profiles",
