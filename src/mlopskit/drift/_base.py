@@ -52,6 +52,7 @@ from scipy import stats
 from sklearn.base import BaseEstimator, clone
 
 from mlopskit.drift._result import DriftResult
+from mlopskit.drift.profiles._build import numeric_values
 from mlopskit.drift.profiles._profile import Profile
 from mlopskit.errors import DriftInputError, InvalidParameterError, NotFittedError
 
@@ -342,10 +343,33 @@ class BaseDriftDetector(BaseEstimator):  # type: ignore[misc]
             names, kinds = sample.names, profile_kinds(sample)
             self._check_same_columns(Table(names, kinds, (), sample.n_rows, None))
             return self._detect_profile(sample)
-        table = to_table(sample, what="sample", input_kind=self._input_kind)
+        table = self._rows_against_profile(sample)
         self._check_same_columns(table)
         self._check_missing(table, "sample")
         return self._detect_profile(table)
+
+    def _rows_against_profile(self, sample: Any) -> Table:
+        """Rows as a Table; datetime columns as nanoseconds, as the profile holds them."""
+        kinds = getattr(self, "feature_kinds_", ())
+        dated = [
+            n
+            for n, k in zip(self.feature_names_in_, kinds, strict=False)
+            if k == "datetime"
+        ]
+        if not dated or not isinstance(sample, pd.DataFrame):
+            return to_table(sample, what="sample", input_kind=self._input_kind)
+        sample = sample.copy()
+        for name in dated:
+            if name in sample.columns and pd.api.types.is_datetime64_any_dtype(
+                sample[name].dtype
+            ):
+                sample[name] = numeric_values(sample[name], "datetime")
+        table = to_table(sample, what="sample", input_kind=self._input_kind)
+        fixed = tuple(
+            "datetime" if n in dated and k == "numeric" else k
+            for n, k in zip(table.names, table.kinds, strict=True)
+        )
+        return Table(table.names, fixed, table.columns, table.n_rows, table.matrix)
 
     def _check_profile(self, profile: Profile, what: str) -> None:
         allowed = {"numeric": ("numeric", "datetime"), "categorical": ("categorical",)}

@@ -288,3 +288,21 @@ def test_profile_results_round_trip_json() -> None:
     again = DriftResult.from_json(result.to_json())
     assert again.p_value == result.p_value
     assert again.details["decision_certain"] == result.details["decision_certain"]
+
+
+def test_datetime_columns_are_tested_as_timestamps() -> None:
+    # A profile sketches datetimes as nanoseconds; a raw batch is converted the same
+    # way, so a 30-day shift is seen (chi-square on raw datetimes had no power).
+    rng = np.random.default_rng(10)
+
+    def frame(n: int, days: int) -> pd.DataFrame:
+        seconds = rng.integers(0, 86_400 * 60, n) + days * 86_400
+        start = pd.Timestamp("2024-01-01", tz="UTC")
+        return pd.DataFrame({"t": start + pd.to_timedelta(seconds, unit="s")})
+
+    det = TabularDrift().fit(profile(frame(5_000, 0)))
+    assert not det.detect(frame(500, 0)).drift
+    shifted = det.detect(frame(500, 30))
+    assert shifted.drift
+    assert shifted.features["test"].tolist() == ["ks"]
+    assert KSDrift().fit(profile(frame(5_000, 0))).detect(profile(frame(500, 30))).drift
