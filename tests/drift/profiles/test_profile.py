@@ -218,6 +218,9 @@ def test_merge_of_different_schemas_names_the_column() -> None:
     with pytest.raises(DriftInputError, match="column 'y'") as err:
         a.merge(c)
     assert err.value.context["column"] == "y"
+    d = profile(pd.DataFrame({"x": [1.0], "y": pd.Series([1, 2][:1], dtype=object)}))
+    with pytest.raises(DriftInputError, match="strings in one and numbers"):
+        c.merge(d)
     with pytest.raises(DriftInputError, match="no column 'nope'"):
         a.column("nope")
 

@@ -243,6 +243,15 @@ def _merge_moments(a: ColumnProfile, b: ColumnProfile) -> dict[str, Any]:
 def _merge_counts(a: ColumnProfile, b: ColumnProfile, cap: int) -> dict[str, Any]:
     if a.overflowed or b.overflowed:
         return {"overflowed": True}
+    left = {_family(c) for c in a.categories[:1]}
+    right = {_family(c) for c in b.categories[:1]}
+    if left and right and left != right:
+        raise DriftInputError(
+            f"Cannot merge profiles of column {a.name!r}: its categories are "
+            f"{left.pop()} in one and {right.pop()} in the other. Cast the column to "
+            "one type before profiling.",
+            column=a.name,
+        )
     merged: dict[Any, int] = {}
     for cats, counts in ((a.categories, a.counts), (b.categories, b.counts)):
         for cat, count in zip(cats, counts, strict=True):
@@ -251,6 +260,12 @@ def _merge_counts(a: ColumnProfile, b: ColumnProfile, cap: int) -> dict[str, Any
     if len(merged) > cap:
         return {"overflowed": True}
     return categories_fields([key[1] for key in merged], list(merged.values()))
+
+
+def _family(value: Any) -> str:
+    if isinstance(value, str):
+        return "strings"
+    return "booleans" if isinstance(value, bool) else "numbers"
 
 
 def categories_fields(categories: list[Any], counts: list[int]) -> dict[str, Any]:
