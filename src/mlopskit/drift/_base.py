@@ -137,9 +137,35 @@ class Table:
 
 
 def _is_categorical_dtype(dtype: Any) -> bool:
+    if _is_time_dtype(dtype):
+        return False
     return not (
         pd.api.types.is_numeric_dtype(dtype) and not pd.api.types.is_bool_dtype(dtype)
     )
+
+
+def _is_time_dtype(dtype: Any) -> bool:
+    """Datetimes (naive or tz-aware) and timedeltas: tested as numbers, not categories."""
+    return bool(
+        pd.api.types.is_datetime64_any_dtype(dtype)
+        or pd.api.types.is_timedelta64_dtype(dtype)
+    )
+
+
+def _time_as_float(series: pd.Series) -> NDArray[np.float64]:
+    """Nanoseconds since the epoch (or in the timedelta) as float64, NaT as NaN.
+
+    A tz-aware column is converted to UTC first, so the same instant in two time
+    zones is the same number. float64 keeps timestamps to about 0.1 µs, far below
+    any shift a drift test can see.
+    """
+    if isinstance(series.dtype, pd.DatetimeTZDtype):
+        series = series.dt.tz_convert("UTC").dt.tz_localize(None)
+    kind = "m8[ns]" if pd.api.types.is_timedelta64_dtype(series.dtype) else "M8[ns]"
+    raw = series.to_numpy(dtype=kind)
+    out: NDArray[np.float64] = raw.view(np.int64).astype(np.float64)
+    out[np.isnat(raw)] = np.nan
+    return out
 
 
 def to_table(data: Any, *, what: str, input_kind: str) -> Table:
@@ -169,7 +195,10 @@ def to_table(data: Any, *, what: str, input_kind: str) -> Table:
         )
         matrix = None
         if cols and all(k == "numeric" for k in kinds):
-            matrix = data.to_numpy(dtype=np.float64, na_value=np.nan)
+            if any(_is_time_dtype(t) for t in data.dtypes):
+                matrix = np.column_stack(cols)
+            else:
+                matrix = data.to_numpy(dtype=np.float64, na_value=np.nan)
         return Table(names, kinds, cols, len(data), matrix)
     arr = np.asarray(data)
     if arr.ndim != 2:
@@ -201,6 +230,8 @@ def _column(
     series: pd.Series, kind: str, name: str, what: str, input_kind: str
 ) -> NDArray[Any]:
     if kind == "numeric":
+        if _is_time_dtype(series.dtype):
+            return _time_as_float(series)
         return np.asarray(series.to_numpy(dtype=np.float64, na_value=np.nan))
     if input_kind == "numeric":
         raise DriftInputError(
