@@ -306,3 +306,14 @@ def test_datetime_columns_are_tested_as_timestamps() -> None:
     assert shifted.drift
     assert shifted.features["test"].tolist() == ["ks"]
     assert KSDrift().fit(profile(frame(5_000, 0))).detect(profile(frame(500, 30))).drift
+
+
+def test_datetime_profile_matches_rows_in_any_pairing() -> None:
+    rng = np.random.default_rng(11)
+    start = pd.Timestamp("2024-01-01", tz="Europe/Paris")
+    seconds = rng.integers(0, 86_400 * 60, 1_500)
+    ref = pd.DataFrame({"t": start + pd.to_timedelta(seconds, unit="s")})
+    cur = pd.DataFrame({"t": start + pd.to_timedelta(seconds[:700] + 86_400, unit="s")})
+    raw = KSDrift().fit(ref).detect(cur)
+    _same(raw, KSDrift().fit(profile(ref)).detect(cur))
+    _same(raw, KSDrift().fit(ref).detect(profile(cur)))

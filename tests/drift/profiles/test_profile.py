@@ -178,6 +178,9 @@ def test_numpy_array_and_datetime_naive() -> None:
     assert p.names == ("x0", "x1")
     d = pd.DataFrame({"t": pd.date_range("2024-01-01", periods=5, freq="D")})
     assert profile(d).column("t").kind == "datetime"
+    td = profile(pd.DataFrame({"d": pd.to_timedelta([1, 2, None], unit="s")}))
+    assert td.column("d").kind == "numeric"
+    assert (td.column("d").n_missing, td.column("d").maximum) == (1, 2e9)
 
 
 @pytest.mark.parametrize(
@@ -187,7 +190,7 @@ def test_numpy_array_and_datetime_naive() -> None:
         (pd.DataFrame(index=range(3)), "empty"),
         (pd.DataFrame({"x": ["a", 1, "b"]}), "mixes string and number"),
         (pd.DataFrame({"x": [object(), object()]}), "holds a object"),
-        (pd.DataFrame({"x": pd.to_timedelta([1, 2], unit="s")}), "timedelta"),
+        (pd.DataFrame({"x": np.array([1 + 2j, 3j])}), "complex"),
         (pd.Series([1.0, 2.0]), "2-D"),
         (np.arange(3.0), "2-D array"),
         (pd.DataFrame([[1, 2]], columns=["a", "a"]), "duplicate"),

@@ -10,7 +10,7 @@ from numpy.typing import NDArray
 from mlopskit.drift._base import BaseDriftDetector, Table
 from mlopskit.drift._random import resolve_seed
 from mlopskit.drift._result import DriftResult
-from mlopskit.errors import InvalidParameterError
+from mlopskit.errors import DriftStatisticError, InvalidParameterError
 
 __all__ = ["MMDDrift", "mmd_permutation_test"]
 
@@ -181,11 +181,27 @@ def _finite_rows(x: FloatArray, nan_policy: str) -> FloatArray:
 
 
 def median_bandwidth(x: FloatArray) -> float:
-    """σ with ``σ² = median of ||x_i - x_j||² / 2`` over distinct pairs (i < j)."""
-    sq = _sq_dists(x, x)
+    """σ with ``σ² = median of ||x_i - x_j||² / 2`` over distinct pairs (i < j).
+
+    Computed on the rows centred (at their median) and divided by their largest
+    absolute value, then scaled back: distances do not change under a shift and
+    scale with the data, and this way ``||x||²`` neither overflows nor cancels
+    on large-magnitude data (timestamps in nanoseconds, amounts in cents).
+    """
+    centred, scale = _standardise(x, x)
+    sq = _sq_dists(centred, centred)
     iu = np.triu_indices(len(x), k=1)
     med = float(np.median(sq[iu]))
-    return float(np.sqrt(med / 2.0)) if med > 0 else 1.0
+    return float(np.sqrt(med / 2.0)) * scale if med > 0 else 1.0
+
+
+def _standardise(x: FloatArray, z: FloatArray) -> tuple[FloatArray, float]:
+    """``(z - median(x)) / s`` with ``s`` the largest ``|x - median(x)|`` (or 1)."""
+    centre = np.median(x, axis=0)
+    spread = float(np.max(np.abs(x - centre))) if x.size else 0.0
+    scale = spread if np.isfinite(spread) and spread > 0 else 1.0
+    out: FloatArray = (z - centre) / scale
+    return out, scale
 
 
 def _sq_dists(a: FloatArray, b: FloatArray) -> FloatArray:
@@ -199,10 +215,11 @@ def _sq_dists(a: FloatArray, b: FloatArray) -> FloatArray:
 
 def _kernel_block(a: FloatArray, b: FloatArray, gamma: float) -> FloatArray:
     """``exp(-gamma ||a_i - b_j||²)`` with few temporaries (memory bandwidth bound)."""
-    k: FloatArray = a @ b.T
-    k *= 2.0 * gamma
-    k -= gamma * np.einsum("ij,ij->i", a, a)[:, None]
-    k -= gamma * np.einsum("ij,ij->i", b, b)[None, :]
+    with np.errstate(over="ignore", invalid="ignore"):  # NaN is caught by the caller
+        k: FloatArray = a @ b.T
+        k *= 2.0 * gamma
+        k -= gamma * np.einsum("ij,ij->i", a, a)[:, None]
+        k -= gamma * np.einsum("ij,ij->i", b, b)[None, :]
     np.minimum(k, 0.0, out=k)
     np.exp(k, out=k)
     return k
@@ -241,7 +258,12 @@ def mmd_permutation_test(
     x = np.asarray(x, dtype=np.float64)
     y = np.asarray(y, dtype=np.float64)
     m, n = len(x), len(y)
-    z = np.concatenate([x, y])
+    # The RBF kernel depends on ||x - y|| / bandwidth only: centre the pooled rows at
+    # the reference's median and measure them in bandwidths, so the expansion
+    # ||a||² + ||b||² - 2 a·b neither overflows nor cancels for large magnitudes.
+    centre = np.median(x, axis=0)
+    z = (np.concatenate([x, y]) - centre) / bandwidth
+    bandwidth = 1.0
     big_n = m + n
     rng = np.random.default_rng(random_state)
     member = np.zeros((big_n, n_permutations + 1))
@@ -272,5 +294,13 @@ def mmd_permutation_test(
     sxx, sxy, syy = aka, ar - aka, total - 2.0 * ar + aka
     mmd2 = sxx / (m * (m - 1)) + syy / (n * (n - 1)) - 2.0 * sxy / (m * n)
     observed = float(mmd2[0])
+    if not np.all(np.isfinite(mmd2)):
+        raise DriftStatisticError(
+            f"MMD² is not finite ({observed!r}) for these samples (magnitude up to "
+            f"{float(np.max(np.abs(z))):.3g} bandwidths): the kernel cannot be "
+            "evaluated. Standardise the features (e.g. preprocessor=StandardScaler()) "
+            "or pass a larger bandwidth. A NaN statistic is never reported as drift.",
+            statistic=observed,
+        )
     p_value = (1.0 + float(np.sum(mmd2[1:] >= observed))) / (n_permutations + 1.0)
     return observed, p_value

@@ -17,6 +17,7 @@ import numpy as np
 import numpy.typing as npt
 from sklearn.base import BaseEstimator
 
+from mlopskit.drift._random import resolve_seed
 from mlopskit.drift.prior._priors import (
     FloatArray,
     PriorShiftResult,
@@ -33,6 +34,8 @@ __all__ = ["MLLS"]
 _CALIBRATIONS = ("bcts", "ts", "none")
 _INTERVALS = ("observed-information", "bootstrap")
 _EPS = 1e-12
+#: Most target rows the source replicates are evaluated on.
+_REPLICATE_ROWS = 5000
 
 
 class MLLS(BaseEstimator):  # type: ignore[misc]
@@ -44,8 +47,15 @@ class MLLS(BaseEstimator):  # type: ignore[misc]
         ``"bcts"`` (temperature and per-class bias; default), ``"ts"``
         (temperature only) or ``"none"`` (trust the model's probabilities).
     alpha
-        Significance level of the likelihood-ratio test of "no prior shift"
-        (``q = p``, chi-square with ``k − 1`` degrees of freedom).
+        Significance level of the test of "no prior shift" (``q = p``): a Wald
+        test of ``q̂ − p̂``, chi-square with ``k − 1`` degrees of freedom, whose
+        covariance adds the target's sampling error (inverse observed information
+        of the target likelihood) and the source's: the spread of ``q̂ − p̂`` over
+        ``n_bootstrap`` bootstrap replicates of the labelled source rows, each with
+        its own calibration (one Newton step from the fitted one) and its own
+        ``p̂``. Treating ``p̂`` and the calibration as known, as a likelihood-ratio
+        test does, raised false alarms in 11 % of runs at 1,000 target rows and
+        44 % at 5,000 (2,000 source rows, alpha = 0.05).
     confidence
         Level of the per-class intervals on the target priors.
     interval
@@ -53,7 +63,8 @@ class MLLS(BaseEstimator):  # type: ignore[misc]
         information of the target likelihood; the calibration is taken as known) or
         ``"bootstrap"`` (resample target rows, re-run EM; percentile intervals).
     n_bootstrap
-        Replicates when ``interval="bootstrap"``.
+        Bootstrap replicates: of the source rows for the test (drawn at ``fit``),
+        and of the target rows when ``interval="bootstrap"``.
     max_iter, tol
         EM stops when the largest change of a prior is below ``tol``.
     classes
@@ -183,6 +194,15 @@ class MLLS(BaseEstimator):  # type: ignore[misc]
         self.classes_ = classes
         self.temperature_, self.bias_ = _fit_calibration(p, y, self.calibration)
         self.source_priors_ = self.calibrate(p).mean(axis=0)
+        self.seed_ = resolve_seed(self.random_state)
+        self.source_param_cov_ = _source_replicates(
+            p,
+            y,
+            self.calibration,
+            (self.temperature_, self.bias_),
+            int(self.n_bootstrap),
+            np.random.default_rng(self.seed_),
+        )
         self.n_reference_ = int(p.shape[0])
         return self
 
@@ -234,7 +254,7 @@ class MLLS(BaseEstimator):  # type: ignore[misc]
         -------
         PriorShiftResult
             Estimated ``target_priors`` with intervals, importance ``weights`` and the
-            likelihood-ratio test of "no prior shift".
+            Wald test of "no prior shift".
         """
         from scipy import stats
 
@@ -243,10 +263,10 @@ class MLLS(BaseEstimator):  # type: ignore[misc]
         source = self.source_priors_
         ratios = post / source  # a[i, k] = p(k | x_i) / p_k
         q, n_iter = _em(ratios, source, self.max_iter, self.tol)
-        statistic = float(2 * (_loglik(ratios, q) - _loglik(ratios, source)))
-        statistic = max(statistic, 0.0)
-        k = source.size
-        p_value = float(stats.chi2.sf(statistic, k - 1))
+        lr = max(float(2 * (_loglik(ratios, q) - _loglik(ratios, source))), 0.0)
+        source_cov = self._source_covariance(proba, q)
+        statistic, dof = _wald_statistic(ratios, q, source, source_cov)
+        p_value = float(stats.chi2.sf(statistic, dof)) if dof > 0 else 1.0
         if self.interval == "bootstrap":
             low, high = self._bootstrap(ratios, source)
         else:
@@ -268,13 +288,55 @@ class MLLS(BaseEstimator):  # type: ignore[misc]
             confidence=self.confidence,
             interval=self.interval,
             details={
-                "test": "likelihood ratio",
-                "dof": k - 1,
+                "test": "wald (target and source estimation error)",
+                "dof": dof,
+                "likelihood_ratio_source_known": lr,
                 "em_iterations": n_iter,
                 "temperature": self.temperature_,
                 "bias": [float(x) for x in self.bias_],
             },
         )
+
+    def _source_covariance(self, proba: npt.ArrayLike, q: FloatArray) -> FloatArray:
+        """Covariance of ``q̂ − p̂`` due to the source rows, the target fixed.
+
+        ``q̂`` depends on the source through the calibration ``θ = (log T, b)`` and
+        ``p̂``; the Jacobian of ``q̂ − p̂`` in ``(θ, p̂)`` is taken by finite
+        differences (one warm-started EM per coordinate) and applied to the
+        bootstrap covariance of ``(θ, p̂)`` recorded at ``fit`` (the delta method).
+        At most ``_REPLICATE_ROWS`` target rows (a seeded subsample) are used: the
+        Jacobian depends on the target's distribution, not on its sampling noise.
+        """
+        logp = np.log(np.clip(check_proba(proba, name="proba"), _EPS, None))
+        if logp.shape[0] > _REPLICATE_ROWS:
+            rows = np.random.default_rng(self.seed_).choice(
+                logp.shape[0], _REPLICATE_ROWS, replace=False
+            )
+            logp = logp[rows]
+        k = self.source_priors_.size
+        use_bias = self.calibration == "bcts"
+        theta = np.append(np.log(self.temperature_), self.bias_ if use_bias else [])
+        if self.calibration == "none":
+            theta = np.zeros(0)
+        point = np.append(theta, self.source_priors_)
+
+        def diff_at(x: FloatArray) -> FloatArray:
+            t = float(np.exp(x[0])) if theta.size else 1.0
+            b = x[1 : 1 + k] if use_bias else self.bias_
+            prior = x[theta.size :]
+            post = _softmax(logp / t + b)
+            q_x = _em(post / prior, q, self.max_iter, self.tol)[0]
+            out: FloatArray = q_x - prior / prior.sum()
+            return out
+
+        h = 1e-4
+        jac = np.empty((k, point.size))
+        for j in range(point.size):
+            e = np.zeros(point.size)
+            e[j] = h
+            jac[:, j] = (diff_at(point + e) - diff_at(point - e)) / (2 * h)
+        cov: FloatArray = jac @ self.source_param_cov_ @ jac.T
+        return cov
 
     def _bootstrap(
         self, ratios: FloatArray, source: FloatArray
@@ -371,6 +433,97 @@ def _em(
             return new, it
         q = new
     return q, it
+
+
+def _source_replicates(
+    proba: FloatArray,
+    y: npt.NDArray[np.intp],
+    kind: str,
+    fitted: tuple[float, FloatArray],
+    n_rep: int,
+    rng: np.random.Generator,
+) -> FloatArray:
+    """Bootstrap covariance of the calibration and of ``p̂`` over the source rows.
+
+    Each replicate reweights the rows by multinomial counts; its calibration is one
+    Newton step from the fitted one on the reweighted negative log-likelihood (the
+    one-step bootstrap, asymptotically equivalent to refitting, at the cost of one
+    matrix product for all replicates), and its ``p̂`` is the reweighted mean of
+    the rows' posteriors under that calibration. Returns the covariance of
+    ``(log T, b, p̂)`` (``b`` for BCTS only, ``log T`` unless ``"none"``).
+    """
+    n, k = proba.shape
+    rows = rng.integers(0, n, size=(n_rep, n)) + n * np.arange(n_rep)[:, None]
+    weights = np.bincount(rows.ravel(), minlength=n_rep * n).reshape(n_rep, n) / n
+    temperature, bias = fitted
+    temps, biases = np.full(n_rep, temperature), np.tile(bias, (n_rep, 1))
+    z = np.log(np.clip(proba, _EPS, None))
+    if kind != "none":
+        theta = np.append(np.log(temperature), bias if kind == "bcts" else [])
+        grads = _row_gradients(theta, z, y, kind == "bcts")
+        step = weights @ grads @ np.linalg.pinv(_hessian(theta, z, y, kind == "bcts")).T
+        temps = np.exp(theta[0] - step[:, 0])
+        if kind == "bcts":
+            biases = bias - step[:, 1:]
+    priors = np.empty((n_rep, k))
+    for b in range(n_rep):
+        priors[b] = weights[b] @ _softmax(z / temps[b] + biases[b])
+    params = [priors]
+    if kind != "none":
+        params.insert(0, np.log(temps)[:, None])
+    if kind == "bcts":
+        params.insert(1, biases)
+    cov: FloatArray = np.atleast_2d(np.cov(np.hstack(params), rowvar=False))
+    return cov
+
+
+def _row_gradients(
+    theta: FloatArray, z: FloatArray, y: npt.NDArray[np.intp], use_bias: bool
+) -> FloatArray:
+    """Per-row gradients of the calibration NLL over ``(log T, b)``."""
+    t = float(np.exp(theta[0]))
+    s = z / t + (theta[1:] if use_bias else 0.0)
+    diff = _softmax(s) - np.eye(z.shape[1])[y]
+    g_t = (diff * (-z / t)).sum(axis=1, keepdims=True)
+    out: FloatArray = np.hstack([g_t, diff]) if use_bias else g_t
+    return out
+
+
+def _hessian(
+    theta: FloatArray, z: FloatArray, y: npt.NDArray[np.intp], use_bias: bool
+) -> FloatArray:
+    """Hessian of the mean NLL by central differences of its analytic gradient."""
+    h = 1e-5
+    cols = []
+    for j in range(theta.size):
+        e = np.zeros(theta.size)
+        e[j] = h
+        up = _row_gradients(theta + e, z, y, use_bias).mean(axis=0)
+        down = _row_gradients(theta - e, z, y, use_bias).mean(axis=0)
+        cols.append((up - down) / (2 * h))
+    hess = np.column_stack(cols)
+    out: FloatArray = (hess + hess.T) / 2
+    return out
+
+
+def _wald_statistic(
+    ratios: FloatArray, q: FloatArray, source: FloatArray, source_cov: FloatArray
+) -> tuple[float, int]:
+    """Wald statistic of ``q̂ − p̂`` on the first ``k − 1`` coordinates, and its dof.
+
+    ``Var(q̂ − p̂) ≈ I⁻¹ + V_source``: ``I`` is the observed information of the
+    target likelihood at ``p̂`` (the null), in the free coordinates
+    ``q_j − q_k``; ``V_source`` the covariance of ``q̂ − p̂`` induced by the
+    source rows (:meth:`MLLS._source_covariance`). The dof is the rank of that covariance (``k − 1`` unless a class
+    never occurs in the source).
+    """
+    s = np.clip(ratios @ source, 1e-300, None)
+    d = (ratios[:, :-1] - ratios[:, [-1]]) / s[:, None]
+    cov = np.linalg.pinv(d.T @ d, hermitian=True) + source_cov[:-1, :-1]
+    diff = (q - source)[:-1]
+    rank = int(np.linalg.matrix_rank(cov, hermitian=True))
+    stat = float(diff @ np.linalg.pinv(cov, hermitian=True) @ diff)
+    return max(stat, 0.0), rank
 
 
 def _loglik(ratios: FloatArray, q: FloatArray) -> float:

@@ -22,7 +22,7 @@ import numpy as np
 import numpy.typing as npt
 
 from mlopskit.drift._result import DriftResult
-from mlopskit.errors import DriftInputError, InvalidParameterError
+from mlopskit.errors import DriftInputError, InvalidParameterError, LabelTypeError
 
 __all__ = ["PriorAdjustment", "PriorShiftResult", "adjust_priors"]
 
@@ -270,7 +270,31 @@ def check_labels(labels: Any, *, name: str, min_rows: int = 1) -> np.ndarray[Any
         raise DriftInputError(
             f"`{name}` contains None or NaN. Labels must be known; drop missing ones.",
         )
+    if arr.dtype.kind == "O":
+        _check_orderable(arr, name)
     return arr
+
+
+def _check_orderable(arr: np.ndarray[Any, Any], name: str) -> None:
+    """Raise LabelTypeError when object labels mix types that cannot be sorted."""
+    kinds = {_label_kind(v) for v in arr}
+    if len(kinds) > 1:
+        examples = {k: next(v for v in arr if _label_kind(v) == k) for k in kinds}
+        shown = ", ".join(f"{v!r} ({k})" for k, v in sorted(examples.items()))
+        raise LabelTypeError(
+            f"`{name}` mixes label types that cannot be compared: {shown}. Use one "
+            "type for every label, e.g. y.astype(str) (then '3' and 3 are one "
+            "class) or map the strings to the integer codes.",
+            types=tuple(sorted(kinds)),
+        )
+
+
+def _label_kind(value: Any) -> str:
+    if isinstance(value, bool | np.bool_):
+        return "bool"
+    if isinstance(value, int | float | np.integer | np.floating):
+        return "number"
+    return type(value).__name__
 
 
 def check_unit(value: float, *, name: str) -> float:

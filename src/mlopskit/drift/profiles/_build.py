@@ -465,12 +465,14 @@ def column_kind(series: pd.Series, name: str) -> str:
         return "categorical"
     if pd.api.types.is_datetime64_any_dtype(dtype):
         return "datetime"
-    if pd.api.types.is_complex_dtype(dtype) or pd.api.types.is_timedelta64_dtype(dtype):
+    if pd.api.types.is_complex_dtype(dtype):
         raise DriftInputError(
             f"Column {name!r} has dtype {dtype}, which profiles do not summarise. "
-            "Convert it (e.g. timedeltas to seconds) or drop it.",
+            "Convert it (e.g. to its absolute value) or drop it.",
             column=name,
         )
+    if pd.api.types.is_timedelta64_dtype(dtype):
+        return "numeric"  # nanoseconds, as the detectors read timedeltas
     if pd.api.types.is_numeric_dtype(dtype):
         return "numeric"
     return "categorical"
@@ -485,6 +487,11 @@ def numeric_values(series: pd.Series, kind: str) -> FloatArray:
         ns = s.astype("datetime64[ns]").to_numpy()
         out = ns.view(np.int64).astype(np.float64)
         out[np.isnat(ns)] = np.nan
+        return np.asarray(out, dtype=np.float64)
+    if pd.api.types.is_timedelta64_dtype(series.dtype):
+        raw = series.to_numpy(dtype="m8[ns]")
+        out = raw.view(np.int64).astype(np.float64)
+        out[np.isnat(raw)] = np.nan
         return np.asarray(out, dtype=np.float64)
     return np.asarray(series.to_numpy(dtype=np.float64, na_value=np.nan))
 
