@@ -43,7 +43,7 @@ import numpy as np
 from scipy import stats
 
 from mlopskit.drift import ChiSquareDrift, KSDrift, MMDDrift
-from mlopskit.drift._mmd import median_bandwidth
+from mlopskit.drift.covariate._mmd import median_bandwidth
 
 VENVS = Path(__file__).parent / ".venvs"
 

@@ -40,6 +40,9 @@ def test_every_error_pickles_with_its_context(cls: type[MlopsKitError]) -> None:
         (errors.StepFailedError, RuntimeError),
         (errors.RegistryLookupError, LookupError),
         (errors.DriftInputError, ValueError),
+        (errors.LabelTypeError, TypeError),
+        (errors.LabelTypeError, ValueError),
+        (errors.DriftStatisticError, ArithmeticError),
         (errors.RolloutError, ValueError),
     ],
 )

@@ -33,7 +33,7 @@ def lazy_exports(
         The package's dotted name (``__name__``).
     homes
         Public name → the module that defines it, relative to ``package``
-        (``"_ks"``, ``"decoder"``) or absolute (``"mlopskit.drift._ks"``).
+        (``"_ks"``, ``"decoder"``) or absolute (``"mlopskit.drift.covariate._ks"``).
     public
         The package's ``__all__``.
     """

@@ -30,6 +30,8 @@ The tree::
      │   └─ PromotionRefusedError               a promotion gate failed
      ├─ DriftError                              drift detection
      │   ├─ DriftInputError (ValueError)        NaN, wrong shape or columns, too few rows
+     │   │   └─ LabelTypeError (TypeError)       labels mix types that cannot be ordered
+     │   ├─ DriftStatisticError (ArithmeticError) a statistic came out NaN/inf (never drift)
      │   └─ DatasetUnavailableError (LookupError) a benchmark dataset is not on disk
      ├─ RolloutError (ValueError)               rollout simulation: bad scenario
      └─ LoopError (RuntimeError)                the continuous-training loop
@@ -61,9 +63,11 @@ __all__ = [
     "DatasetUnavailableError",
     "DriftError",
     "DriftInputError",
+    "DriftStatisticError",
     "FingerprintError",
     "IntegrityError",
     "InvalidParameterError",
+    "LabelTypeError",
     "LoopError",
     "MlopsKitError",
     "NotFittedError",
@@ -234,6 +238,14 @@ class DriftError(MlopsKitError):
 
 class DriftInputError(DriftError, ValueError):
     """Input a detector cannot use: NaN or inf, wrong shape, columns or dtypes."""
+
+
+class LabelTypeError(DriftInputError, TypeError):
+    """Labels mix types that cannot be compared, e.g. ``"3"`` and ``3``."""
+
+
+class DriftStatisticError(DriftError, ArithmeticError):
+    """A test statistic or p-value came out NaN or inf; it is never read as drift."""
 
 
 class DatasetUnavailableError(DriftError, LookupError):

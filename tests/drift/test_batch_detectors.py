@@ -391,11 +391,14 @@ def test_dummy_is_reproducible_and_sample_dependent(rng: np.random.Generator) ->
     assert det.detect(a).p_value != det.detect(b).p_value
 
 
-def test_distance_results_have_no_p_value(rng: np.random.Generator) -> None:
+def test_distances_with_a_fixed_threshold_have_no_p_value(
+    rng: np.random.Generator,
+) -> None:
     ref = pd.DataFrame({"n": rng.normal(size=2000), "c": rng.choice(["a", "b"], 2000)})
     for cls in (PSIDrift, JensenShannonDrift, HellingerDrift):
-        result = cls().fit(ref).detect(ref)
+        result = cls(threshold=0.1).fit(ref).detect(ref)
         assert result.p_value is None
+        assert result.threshold == 0.1
         assert result.statistic == pytest.approx(0.0, abs=1e-12)
         assert not result.drift
 
@@ -424,7 +427,7 @@ def test_plot_draws_bars_with_the_threshold(rng: np.random.Generator) -> None:
     assert ax.lines[0].get_xdata()[0] == pytest.approx(-np.log10(0.05))
     single = MMDDrift(random_state=0, n_permutations=20).fit(ref).detect(ref)
     assert len(single.plot().patches) == 1
-    distance = PSIDrift().fit(ref).detect(ref)
+    distance = PSIDrift(threshold=0.25).fit(ref).detect(ref)
     assert distance.plot().get_xlabel() == "distance"
     plt.close("all")
 

@@ -34,7 +34,7 @@ from mlopskit.drift import (
     MMDDrift,
     TabularDrift,
 )
-from mlopskit.drift._stats import ks_2samp_pvalue
+from mlopskit.drift.covariate._stats import ks_2samp_pvalue
 
 ALPHA = 0.05
 

@@ -25,8 +25,9 @@ from mlopskit.drift import (
     MMDDrift,
     WassersteinDrift,
 )
-from mlopskit.drift._mmd import mmd_permutation_test
-from mlopskit.drift._stats import adjust_pvalues, ks_2samp_pvalue, ks_2samp_statistic
+from mlopskit.drift._base import adjust_pvalues
+from mlopskit.drift.covariate._mmd import mmd_permutation_test
+from mlopskit.drift.covariate._stats import ks_2samp_pvalue, ks_2samp_statistic
 
 SIZES = [(5, 5), (8, 13), (50, 50), (120, 75), (400, 333)]
 

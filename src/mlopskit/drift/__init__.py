@@ -15,32 +15,36 @@ import typing
 from mlopskit._lazy import lazy_exports
 
 if typing.TYPE_CHECKING:
-    from mlopskit.drift._adwin import ADWIN
-    from mlopskit.drift._anderson import AndersonDarlingDrift
     from mlopskit.drift._base import BaseDriftDetector
-    from mlopskit.drift._bbsd import BBSD
-    from mlopskit.drift._bbse import BBSE, RLLS
-    from mlopskit.drift._chisquare import ChiSquareDrift
-    from mlopskit.drift._classifier import ClassifierDrift
-    from mlopskit.drift._cvm import CramerVonMisesDrift
-    from mlopskit.drift._ddm import DDM
-    from mlopskit.drift._dummy import DummyDrift
-    from mlopskit.drift._eddm import EDDM
-    from mlopskit.drift._hddm import HDDM
-    from mlopskit.drift._hellinger import HellingerDrift
-    from mlopskit.drift._jensen_shannon import JensenShannonDrift
-    from mlopskit.drift._ks import KSDrift
-    from mlopskit.drift._kswin import KSWIN
-    from mlopskit.drift._label import LabelDrift
-    from mlopskit.drift._mlls import MLLS
-    from mlopskit.drift._mmd import MMDDrift
-    from mlopskit.drift._page_hinkley import PageHinkley
-    from mlopskit.drift._preprocess import ModelProbabilities
-    from mlopskit.drift._priors import PriorAdjustment, PriorShiftResult, adjust_priors
-    from mlopskit.drift._psi import PSIDrift
     from mlopskit.drift._result import DriftResult
-    from mlopskit.drift._tabular import TabularDrift
-    from mlopskit.drift._wasserstein import WassersteinDrift
+    from mlopskit.drift.covariate import (
+        BBSD,
+        AndersonDarlingDrift,
+        ChiSquareDrift,
+        ClassifierDrift,
+        CramerVonMisesDrift,
+        DummyDrift,
+        HellingerDrift,
+        JensenShannonDrift,
+        KSDrift,
+        MMDDrift,
+        ModelProbabilities,
+        PSIDrift,
+        TabularDrift,
+        WassersteinDrift,
+    )
+    from mlopskit.drift.performance import CBPE, PerformanceEstimate
+    from mlopskit.drift.prior import (
+        BBSE,
+        MLLS,
+        RLLS,
+        LabelDrift,
+        PriorAdjustment,
+        PriorShiftResult,
+        adjust_priors,
+    )
+    from mlopskit.drift.profiles import ColumnProfile, Profile, QuantileSketch, profile
+    from mlopskit.drift.streaming import ADWIN, DDM, EDDM, HDDM, KSWIN, PageHinkley
 
 __all__ = [  # noqa: RUF022 - plain sorted(), as tests/test_public_api.py checks
     "ADWIN",
@@ -48,8 +52,10 @@ __all__ = [  # noqa: RUF022 - plain sorted(), as tests/test_public_api.py checks
     "BBSD",
     "BBSE",
     "BaseDriftDetector",
+    "CBPE",
     "ChiSquareDrift",
     "ClassifierDrift",
+    "ColumnProfile",
     "CramerVonMisesDrift",
     "DDM",
     "DriftResult",
@@ -66,44 +72,54 @@ __all__ = [  # noqa: RUF022 - plain sorted(), as tests/test_public_api.py checks
     "ModelProbabilities",
     "PSIDrift",
     "PageHinkley",
+    "PerformanceEstimate",
     "PriorAdjustment",
     "PriorShiftResult",
+    "Profile",
+    "QuantileSketch",
     "RLLS",
     "TabularDrift",
     "WassersteinDrift",
     "adjust_priors",
+    "profile",
 ]
 
 _HOMES = {
-    "ADWIN": "_adwin",
-    "AndersonDarlingDrift": "_anderson",
-    "BBSD": "_bbsd",
-    "BBSE": "_bbse",
+    "ADWIN": "streaming",
+    "AndersonDarlingDrift": "covariate",
+    "BBSD": "covariate",
+    "BBSE": "prior",
     "BaseDriftDetector": "_base",
-    "ChiSquareDrift": "_chisquare",
-    "ClassifierDrift": "_classifier",
-    "CramerVonMisesDrift": "_cvm",
-    "DDM": "_ddm",
+    "CBPE": "performance",
+    "ChiSquareDrift": "covariate",
+    "ClassifierDrift": "covariate",
+    "ColumnProfile": "profiles",
+    "CramerVonMisesDrift": "covariate",
+    "DDM": "streaming",
     "DriftResult": "_result",
-    "DummyDrift": "_dummy",
-    "EDDM": "_eddm",
-    "HDDM": "_hddm",
-    "HellingerDrift": "_hellinger",
-    "JensenShannonDrift": "_jensen_shannon",
-    "KSDrift": "_ks",
-    "KSWIN": "_kswin",
-    "LabelDrift": "_label",
-    "MLLS": "_mlls",
-    "MMDDrift": "_mmd",
-    "ModelProbabilities": "_preprocess",
-    "PSIDrift": "_psi",
-    "PageHinkley": "_page_hinkley",
-    "PriorAdjustment": "_priors",
-    "PriorShiftResult": "_priors",
-    "RLLS": "_bbse",
-    "TabularDrift": "_tabular",
-    "WassersteinDrift": "_wasserstein",
-    "adjust_priors": "_priors",
+    "DummyDrift": "covariate",
+    "EDDM": "streaming",
+    "HDDM": "streaming",
+    "HellingerDrift": "covariate",
+    "JensenShannonDrift": "covariate",
+    "KSDrift": "covariate",
+    "KSWIN": "streaming",
+    "LabelDrift": "prior",
+    "MLLS": "prior",
+    "MMDDrift": "covariate",
+    "ModelProbabilities": "covariate",
+    "PSIDrift": "covariate",
+    "PageHinkley": "streaming",
+    "PerformanceEstimate": "performance",
+    "PriorAdjustment": "prior",
+    "PriorShiftResult": "prior",
+    "Profile": "profiles",
+    "QuantileSketch": "profiles",
+    "RLLS": "prior",
+    "TabularDrift": "covariate",
+    "WassersteinDrift": "covariate",
+    "adjust_priors": "prior",
+    "profile": "profiles",
 }
 
 

@@ -34,7 +34,9 @@ uses: ``_test_params()`` (keyword arguments for a cheap instance) and
 ``_test_data(rng, shift=...)`` (a ``(reference, sample)`` pair the detector accepts;
 with ``shift=True`` the sample is shifted so strongly that any detector must see it).
 
-What does *not* belong here: any statistic (``_stats.py``) or any single detector.
+What does *not* belong here: any statistic (``covariate/_stats.py``; only the
+multiple-testing adjustment every column aggregation uses lives here) or any single
+detector.
 """
 
 from __future__ import annotations
@@ -46,13 +48,16 @@ from typing import Any, ClassVar, Literal, TypeVar
 import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
+from scipy import stats
 from sklearn.base import BaseEstimator, clone
 
 from mlopskit.drift._result import DriftResult
-from mlopskit.drift._stats import adjust_pvalues
+from mlopskit.drift.profiles._profile import Profile
 from mlopskit.errors import DriftInputError, InvalidParameterError, NotFittedError
 
-__all__ = ["BaseDriftDetector", "Table"]
+__all__ = ["BaseDriftDetector", "Table", "adjust_pvalues"]
+
+FloatArray = NDArray[np.float64]
 
 _D = TypeVar("_D", bound="BaseDriftDetector")
 
@@ -133,9 +138,35 @@ class Table:
 
 
 def _is_categorical_dtype(dtype: Any) -> bool:
+    if _is_time_dtype(dtype):
+        return False
     return not (
         pd.api.types.is_numeric_dtype(dtype) and not pd.api.types.is_bool_dtype(dtype)
     )
+
+
+def _is_time_dtype(dtype: Any) -> bool:
+    """Datetimes (naive or tz-aware) and timedeltas: tested as numbers, not categories."""
+    return bool(
+        pd.api.types.is_datetime64_any_dtype(dtype)
+        or pd.api.types.is_timedelta64_dtype(dtype)
+    )
+
+
+def _time_as_float(series: pd.Series) -> NDArray[np.float64]:
+    """Nanoseconds since the epoch (or in the timedelta) as float64, NaT as NaN.
+
+    A tz-aware column is converted to UTC first, so the same instant in two time
+    zones is the same number. float64 keeps timestamps to about 0.1 µs, far below
+    any shift a drift test can see.
+    """
+    if isinstance(series.dtype, pd.DatetimeTZDtype):
+        series = series.dt.tz_convert("UTC").dt.tz_localize(None)
+    kind = "m8[ns]" if pd.api.types.is_timedelta64_dtype(series.dtype) else "M8[ns]"
+    raw = series.to_numpy(dtype=kind)
+    out: NDArray[np.float64] = raw.view(np.int64).astype(np.float64)
+    out[np.isnat(raw)] = np.nan
+    return out
 
 
 def to_table(data: Any, *, what: str, input_kind: str) -> Table:
@@ -165,7 +196,10 @@ def to_table(data: Any, *, what: str, input_kind: str) -> Table:
         )
         matrix = None
         if cols and all(k == "numeric" for k in kinds):
-            matrix = data.to_numpy(dtype=np.float64, na_value=np.nan)
+            if any(_is_time_dtype(t) for t in data.dtypes):
+                matrix = np.column_stack(cols)
+            else:
+                matrix = data.to_numpy(dtype=np.float64, na_value=np.nan)
         return Table(names, kinds, cols, len(data), matrix)
     arr = np.asarray(data)
     if arr.ndim != 2:
@@ -197,6 +231,8 @@ def _column(
     series: pd.Series, kind: str, name: str, what: str, input_kind: str
 ) -> NDArray[Any]:
     if kind == "numeric":
+        if _is_time_dtype(series.dtype):
+            return _time_as_float(series)
         return np.asarray(series.to_numpy(dtype=np.float64, na_value=np.nan))
     if input_kind == "numeric":
         raise DriftInputError(
@@ -255,6 +291,9 @@ class BaseDriftDetector(BaseEstimator):  # type: ignore[misc]
         self
         """
         self._validate_params()
+        if isinstance(reference, Profile):
+            return self._fit_from_profile(reference)
+        self.__dict__.pop("reference_profile_", None)  # a refit on rows forgets it
         table = to_table(reference, what="reference", input_kind=self._input_kind)
         if table.n_rows == 0 or not table.names:
             raise DriftInputError(
@@ -294,12 +333,90 @@ class BaseDriftDetector(BaseEstimator):  # type: ignore[misc]
                 f"This {type(self).__name__} is not fitted yet. Call "
                 f"fit(reference) before detect(sample).",
             )
+        if isinstance(sample, Profile) or hasattr(self, "reference_profile_"):
+            return self._detect_from_profile(sample)
         table = to_table(sample, what="sample", input_kind=self._input_kind)
         self._check_same_columns(table)
         self._check_missing(table, "sample")
         if getattr(self, "preprocessor_", None) is not None:
             table = self._preprocess(table, sample)
         return self._detect(table)
+
+    # -- profiles (mlopskit.drift.profile) as reference or sample ---------------------
+
+    def _fit_from_profile(self: _D, reference: Profile) -> _D:
+        """``fit`` on a :class:`~mlopskit.drift.Profile`: checks, then ``_fit_profile``."""
+        if getattr(self, "preprocessor", None) is not None:
+            raise DriftInputError(
+                f"{type(self).__name__} has a preprocessor, which needs the rows; a "
+                "Profile only holds column summaries. Profile the preprocessed data "
+                "instead, or fit on the rows.",
+            )
+        self._check_profile(reference, "reference")
+        self.feature_names_in_ = reference.names
+        self.n_features_in_ = len(reference.names)
+        self.feature_kinds_ = profile_kinds(reference)
+        self.n_reference_ = reference.n_rows
+        self.reference_profile_ = reference
+        self._fit_profile(reference)
+        return self
+
+    def _detect_from_profile(self, sample: Any) -> DriftResult:
+        """``detect`` when the reference or the sample is a Profile."""
+        if isinstance(sample, Profile):
+            if getattr(self, "preprocessor_", None) is not None:
+                raise DriftInputError(
+                    f"This {type(self).__name__} has a fitted preprocessor, which needs "
+                    "the sample's rows, not a Profile.",
+                )
+            self._check_profile(sample, "sample")
+            names, kinds = sample.names, profile_kinds(sample)
+            self._check_same_columns(Table(names, kinds, (), sample.n_rows, None))
+            return self._detect_profile(sample)
+        table = to_table(sample, what="sample", input_kind=self._input_kind)
+        self._check_same_columns(table)
+        self._check_missing(table, "sample")
+        return self._detect_profile(table)
+
+    def _check_profile(self, profile: Profile, what: str) -> None:
+        allowed = {"numeric": ("numeric", "datetime"), "categorical": ("categorical",)}
+        ok = allowed.get(self._input_kind, ("numeric", "datetime", "categorical"))
+        for col in profile.columns:
+            if col.kind not in ok:
+                raise DriftInputError(
+                    f"{type(self).__name__} cannot test column {col.name!r} of the "
+                    f"{what} profile: it was profiled as {col.kind} ({col.dtype}) and "
+                    f"this detector needs {' or '.join(ok)} columns. Select other "
+                    "columns with profile.select(...), or use TabularDrift.",
+                    column=col.name,
+                )
+        if getattr(self, "nan_policy", "raise") == "omit":
+            return
+        bad = {c.name: c.n_missing for c in profile.columns if c.n_missing}
+        if bad:
+            listed = ", ".join(f"{k!r}: {v}" for k, v in list(bad.items())[:5])
+            raise DriftInputError(
+                f"The {what} profile counts NaN, inf or missing values ({listed}). "
+                "Pass nan_policy='omit' to test the valid values only.",
+                columns=tuple(bad),
+            )
+
+    def _fit_profile(self, reference: Profile) -> None:
+        """Hook: learn from a Profile (detectors that can; others refuse)."""
+        raise DriftInputError(
+            f"{type(self).__name__} needs the rows of the reference; a Profile only "
+            "holds per-column summaries. Profiles work with KSDrift, "
+            "CramerVonMisesDrift, AndersonDarlingDrift, ChiSquareDrift, "
+            "WassersteinDrift, JensenShannonDrift, HellingerDrift, PSIDrift and "
+            "TabularDrift.",
+        )
+
+    def _detect_profile(self, sample: Profile | Table) -> DriftResult:
+        """Hook: test a Profile (or rows, against a Profile reference)."""
+        raise DriftInputError(
+            f"{type(self).__name__} needs the rows of the sample; a Profile only "
+            "holds per-column summaries.",
+        )
 
     # -- hooks ----------------------------------------------------------------------
 
@@ -441,6 +558,12 @@ class BaseDriftDetector(BaseEstimator):  # type: ignore[misc]
         )
 
 
+def profile_kinds(profile: Profile) -> tuple[str, ...]:
+    """A profile's column kinds as the detectors name them (datetimes are numbers,
+    nanoseconds since the epoch, as ``to_table`` reads them)."""
+    return tuple("numeric" if c.kind == "datetime" else c.kind for c in profile.columns)
+
+
 def _is_fitted(estimator: Any) -> bool:
     from sklearn.exceptions import NotFittedError as SklearnNotFitted
     from sklearn.utils.validation import check_is_fitted
@@ -483,3 +606,37 @@ def combine_features(
         return frame, 0, 1.0
     best = int(np.nanargmin(adjusted))
     return frame, best, float(adjusted[best])
+
+
+def adjust_pvalues(
+    p_values: Sequence[float] | FloatArray,
+    correction: Literal["bonferroni", "fdr_bh"] | None,
+) -> FloatArray:
+    """Adjust p-values for multiple testing.
+
+    ``"bonferroni"`` multiplies by the number of tests (capped at 1); ``"fdr_bh"``
+    is Benjamini–Hochberg (the adjusted p-values of
+    :func:`scipy.stats.false_discovery_control`); ``None`` leaves them alone.
+    NaN p-values (features that could not be tested) stay NaN and are not counted.
+
+    Examples
+    --------
+    >>> adjust_pvalues([0.01, 0.02, 0.5], "bonferroni")
+    array([0.03, 0.06, 1.  ])
+    >>> adjust_pvalues([0.01, 0.02, 0.5], "fdr_bh")
+    array([0.03, 0.03, 0.5 ])
+    """
+    p: FloatArray = np.asarray(p_values, dtype=np.float64)
+    out: FloatArray = p.copy()
+    ok = ~np.isnan(p)
+    if correction is None or not ok.any():
+        return out
+    if correction == "bonferroni":
+        out[ok] = np.minimum(p[ok] * ok.sum(), 1.0)
+    elif correction == "fdr_bh":
+        out[ok] = stats.false_discovery_control(p[ok], method="bh")
+    else:
+        raise ValueError(
+            f"correction must be 'bonferroni', 'fdr_bh' or None. Got {correction!r}."
+        )
+    return out
