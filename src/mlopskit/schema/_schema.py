@@ -11,6 +11,7 @@ What does *not* belong here: the validation engine (``_validate``), inference
 
 from __future__ import annotations
 
+import html
 import json
 from typing import TYPE_CHECKING, Any
 
@@ -23,7 +24,7 @@ from pydantic import (
 )
 
 from mlopskit.errors import SchemaError
-from mlopskit.schema._column import Column
+from mlopskit.schema._column import RAW_ERRORS, Column, explain
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -129,6 +130,42 @@ class Schema(BaseModel):
             raise KeyError(
                 f"The schema has no column {name!r}; it has {list(self.columns)}."
             ) from None
+
+    def _repr_html_(self) -> str:
+        """One row per column (dtype, nulls, constraints), then the table rules."""
+        head = "".join(
+            f"<th style='text-align:left'>{h}</th>"
+            for h in ("column", "dtype", "nullable", "constraints")
+        )
+        rows = [f"<tr>{head}</tr>"]
+        for name, column in self.columns.items():
+            cells = (name, column.dtype, "yes" if column.nullable else "no")
+            shown = "".join(
+                f"<td style='text-align:left'>{html.escape(str(c))}</td>"
+                for c in (*cells, _constraints(column))
+            )
+            rows.append(f"<tr>{shown}</tr>")
+        rules = [
+            f"{name} {getattr(self, name)!r}"
+            for name in (
+                "strict",
+                "ordered",
+                "min_rows",
+                "max_rows",
+                "unique",
+                "checks",
+            )
+            if getattr(self, name) != type(self).model_fields[name].default
+        ]
+        n = len(self.columns)
+        title = f"Schema: {n} column{'s' * (n != 1)}"
+        if rules:
+            title += "; " + ", ".join(rules)
+        parts = [f"<div><p><strong>{html.escape(title)}</strong></p>"]
+        if self.description:
+            parts.append(f"<p>{html.escape(self.description)}</p>")
+        parts.append(f"<table>{''.join(rows)}</table></div>")
+        return "".join(parts)
 
     # --- editing ------------------------------------------------------------------
 
@@ -361,12 +398,34 @@ class Schema(BaseModel):
         return schema
 
 
+def _constraints(column: Column) -> str:
+    """A column's checks in one line: ``ge 0, le 10, unique``."""
+    shown = []
+    skip = {"dtype", "nullable", "reference", "description"}
+    for name, value in column.model_dump(exclude_defaults=True).items():
+        if name in skip:
+            continue
+        if value is True:
+            shown.append(name)
+        elif name == "isin" and len(value) > 10:
+            shown.append(
+                f"isin {len(value)} values ({', '.join(map(str, value[:5]))} …)"
+            )
+        else:
+            shown.append(f"{name} {value}")
+    if column.reference is not None:
+        shown.append(
+            f"skew({column.reference.metric} <= {column.reference.threshold:g})"
+        )
+    return ", ".join(shown)
+
+
 def _build(model: type[Any], data: dict[str, Any], what: str) -> Any:
+    token = RAW_ERRORS.set(True)
     try:
         return model.model_validate(data)
     except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in err['loc']) or what}: {err['msg']}"
-            for err in exc.errors()
-        )
+        problems = explain(exc, what)
         raise SchemaError(f"Invalid {what}: {problems}.", errors=problems) from None
+    finally:
+        RAW_ERRORS.reset(token)
