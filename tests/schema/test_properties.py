@@ -58,7 +58,10 @@ def test_inferred_schema_accepts_its_frame(df: pd.DataFrame, tolerance: float) -
 def test_moved_value_is_reported_at_its_row(
     df: pd.DataFrame, data: st.DataObject
 ) -> None:
-    schema = Schema.infer(df)
+    # The span-fraction rule (``tolerance=``) and failing unseen levels: ranges and
+    # sets from as few as one row. The calibrated default is tested in
+    # test_calibration.py (it infers no range from fewer than 3 values).
+    schema = Schema.infer(df, tolerance=0.1, unseen="fail")
     row = data.draw(st.integers(0, len(df) - 1))
     column = data.draw(st.sampled_from(["f", "i", "s", "t"]))
     bad = df.copy()

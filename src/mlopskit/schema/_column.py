@@ -131,6 +131,10 @@ class Column(BaseModel):
         bound on a tz-aware column is read in the column's time zone.
     isin
         The allowed values.
+    unseen
+        What a value outside ``isin`` does: ``"fail"`` (a failure, the default) or
+        ``"warn"`` (listed in ``report.warnings``; the batch passes). ``Schema.infer``
+        sets ``"warn"`` on categories that look open-ended (see its ``unseen``).
     regex
         A pattern every (string) value must match in full (``re.fullmatch``).
     min_length, max_length
@@ -164,6 +168,7 @@ class Column(BaseModel):
     le: Bound | None = None
     lt: Bound | None = None
     isin: tuple[Scalar, ...] | None = None
+    unseen: Literal["fail", "warn"] = "fail"
     regex: str | None = None
     min_length: int | None = None
     max_length: int | None = None
