@@ -289,7 +289,12 @@ def pandera_tool() -> tuple[Infer, Judge]:
 
 
 def evaluate(
-    df: pd.DataFrame, tool: tuple[Infer, Judge], splits: int, seed: int
+    df: pd.DataFrame,
+    tool: tuple[Infer, Judge],
+    splits: int,
+    seed: int,
+    *,
+    ranges: bool = True,
 ) -> tuple[Tally, dict[float, tuple[int, int]]]:
     """False failures and planted errors caught for one tool on one data set.
 
@@ -315,7 +320,7 @@ def evaluate(
                 tally.flagged += 1
             else:
                 tally.miss(case.kind)
-        for d in SPANS:
+        for d in SPANS if ranges else ():
             for case in beyond_range(held_out, df, d, seed + 2000 + split):
                 beyond[d][1] += 1
                 beyond[d][0] += case.column in judge(schema, case.frame)[0]
@@ -346,7 +351,13 @@ def main() -> None:
     ranges = []
     for name, df in datasets().items():
         for tool_name, tool in tools.items():
-            t, beyond = evaluate(df, tool, args.splits, args.seed)
+            if tool_name.endswith("'fail'") and name != "adult_like":
+                continue  # the policy only matters where levels look open-ended
+            # pandera's bounds are the exact min/max: a value past the maximum
+            # always fails, so its (slow) range table is not run.
+            t, beyond = evaluate(
+                df, tool, args.splits, args.seed, ranges=tool_name != "pandera"
+            )
             missed = ", ".join(f"{k} {v}" for k, v in sorted(t.missed.items())) or "—"
             print(
                 f"| {name} | {len(df)} | {tool_name} | {t.false_failures}/{t.splits} "
@@ -354,6 +365,8 @@ def main() -> None:
                 f"| {t.flagged} | {missed} | {t.seconds:.1f} |",
                 flush=True,
             )
+            if not beyond[SPANS[0]][1]:
+                continue
             cells = " | ".join(
                 f"{c}/{n} ({100 * c / n:.0f} %)" for c, n in beyond.values()
             )

@@ -231,11 +231,16 @@ def _domain(
     # A closed set needs evidence: few distinct values, each seen twice on average.
     if n_distinct <= max_categories and len(values) >= 2 * n_distinct:
         levels = {"isin": tuple(sorted(to_json_scalar(v) for v in distinct))}
+        if dtype == "integer" and _contiguous(distinct) and rule.tolerance is None:
+            # A run of integers (a count, a score, a 0/1 label): a range, whose tail
+            # margin is zero when the extremes are seen often and grows when they
+            # are rare, where a set would fail the next, unseen, larger count.
+            return {}
         is_open = looks_open(counts.to_numpy(), rule.batch_size, rule.budget)
         if not is_open:
             return levels
         if dtype == "integer":
-            return {}  # an open-ended count: a range, not a set
+            return {}  # an open-ended set of codes: a range, not a set
         if rule.unseen != "allow":
             return {**levels, "unseen": rule.unseen}
     fields: dict[str, Any] = {}
@@ -255,6 +260,11 @@ def _domain(
         else:
             fields.update(_lengths(values.str.len().to_numpy(dtype="float64"), rule))
     return fields
+
+
+def _contiguous(distinct: np.ndarray) -> bool:
+    values = np.sort(distinct.astype("int64"))
+    return bool(len(values) > 1 and values[-1] - values[0] == len(values) - 1)
 
 
 def _lengths(lengths: np.ndarray, rule: _Rule) -> dict[str, int]:
