@@ -332,12 +332,17 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--splits", type=int, default=10)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--no-pandera", action="store_true", help="mlopskit only (pandera is slow)"
+    )
     args = parser.parse_args()
     tools = {
         "mlopskit": mlopskit_tool(),
         "mlopskit unseen='fail'": mlopskit_tool(unseen="fail"),
         "pandera": pandera_tool(),
     }
+    if args.no_pandera:
+        del tools["pandera"]
     import pandera
 
     print(

@@ -17,10 +17,6 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
-from scipy import stats
-
 from benchmarks.bench_schema_infer import (
     adult_like,
     datasets,
@@ -28,6 +24,10 @@ from benchmarks.bench_schema_infer import (
     halves,
     mlopskit_tool,
 )
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from scipy import stats
+
 from mlopskit.errors import InvalidParameterError
 from mlopskit.schema import Column, Schema
 from mlopskit.schema._calibrate import looks_open, upper_bound

@@ -81,6 +81,24 @@ def test_contradictory_edit_and_json_are_refused() -> None:
         Schema.from_json('{"columns": {"x": {"dtype": "string", "isin": []}}}')
 
 
+def test_malformed_schema_is_a_schema_error() -> None:
+    with pytest.raises(SchemaError, match=r"columns\.x\.dtype"):
+        Schema(columns={"x": {"dtype": "decimal"}})  # type: ignore[dict-item]
+    with pytest.raises(SchemaError, match="min_rows"):
+        Schema(min_rows=5, max_rows=1)
+
+
+def test_diff_classifies_the_unseen_policy() -> None:
+    old = Schema(columns={"c": Column(dtype="string", isin=("a", "b"))})
+    warned = old.with_column("c", unseen="warn")
+    d = old.diff(warned)
+    assert d.backward_compatible
+    assert d.changes[["attribute", "effect"]].values.tolist() == [
+        ["unseen", "loosened"]
+    ]
+    assert not warned.diff(old).backward_compatible
+
+
 def test_consistent_edge_bounds_are_accepted() -> None:
     assert Column(dtype="integer", ge=3, le=3).le == 3  # a single allowed value
     assert Column(dtype="float", gt=0.0, lt=1.0).lt == 1.0

@@ -76,7 +76,8 @@ def upper_bound(values: np.ndarray, rate: float) -> float:
     float
         ``max(values)`` or more: ``u + l·s`` with ``u`` the ``(k+1)``-th largest
         value, ``s`` the mean excess of the ``k`` largest over ``u`` and
-        ``l = k·(((k+1)/((n+1)·rate))^(1/k) - 1)``.
+        ``l = k·(((k+1)/((n+1)·rate))^(1/k) - 1)``; exactly ``max(values)`` when
+        the ``k`` largest values are all equal to it (a cap).
 
     Examples
     --------
@@ -88,10 +89,14 @@ def upper_bound(values: np.ndarray, rate: float) -> float:
     n = len(ordered)
     top = float(ordered[-1])
     k = n_tail(n)
+    if ordered[n - k] == top:
+        # The k largest values tie: a mass point at the maximum (a label, a clipped
+        # or capped value), not a tail to extrapolate.
+        return top
     u = float(ordered[n - k - 1])
     s = float(np.mean(ordered[n - k :] - u))
-    if s <= 0 or not math.isfinite(s):
-        return top  # the top k+1 values tie: a cap (a maximum seen many times)
+    if not math.isfinite(s):
+        return top
     ratio = (k + 1) / ((n + 1) * rate)
     spread = k * (ratio ** (1 / k) - 1) if ratio > 1 else 0.0
     return max(top, u + spread * s)

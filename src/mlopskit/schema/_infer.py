@@ -162,8 +162,10 @@ def infer_column(
     Examples
     --------
     >>> import pandas as pd
-    >>> infer_column(pd.Series([1, 2, 2, 3] * 10)).isin
-    (1, 2, 3)
+    >>> infer_column(pd.Series([10, 20, 20, 40] * 10)).isin  # codes
+    (10, 20, 40)
+    >>> infer_column(pd.Series([1, 2, 2, 3] * 10))  # a run of integers: a range
+    Column(dtype='integer', ge=1, le=3)
     """
     _check_options(tolerance, false_failure_rate, batch_size, unseen, max_categories)
     rule = _Rule(

@@ -87,6 +87,20 @@ class Schema(BaseModel):
     checks: tuple[str, ...] = ()
     description: str | None = None
 
+    def __init__(self, **data: Any) -> None:
+        # As for Column: a malformed schema is a SchemaError, naming where.
+        outer = RAW_ERRORS.get()
+        token = RAW_ERRORS.set(True)  # nested columns keep pydantic's locations
+        try:
+            super().__init__(**data)
+        except ValidationError as exc:
+            if outer:
+                raise
+            problems = explain(exc, "schema")
+            raise SchemaError(f"Invalid schema: {problems}.", errors=problems) from None
+        finally:
+            RAW_ERRORS.reset(token)
+
     @field_validator("checks", mode="before")
     @classmethod
     def _one_check(cls, value: Any) -> Any:
