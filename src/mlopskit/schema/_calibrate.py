@@ -1,6 +1,6 @@
-"""The statistics behind calibrated inference: tail margins, open categories, nulls.
+"""The statistics behind calibrated inference: tail margins and open categories.
 
-Three rules, each with the error rate it is built to hold (``Schema.infer`` splits
+Two rules, each with the error rate it is built to hold (``Schema.infer`` splits
 its ``false_failure_rate`` over the columns and passes each rule its share):
 
 - :func:`upper_bound` — how far past the largest observed value a fresh value may
@@ -18,9 +18,6 @@ its ``false_failure_rate`` over the columns and passes each rule its share):
   Turing's estimate the chance that a fresh value is a level never seen is the
   fraction ``N1/n`` of values whose level was seen exactly once; a batch of ``m``
   values then holds an unseen level with probability about ``m·N1/n``.
-- :func:`null_rate_bound` — the Clopper-Pearson upper bound on a column's null
-  rate, and :func:`too_many_nulls`, the one-sided binomial test a batch must fail to
-  be reported as having more nulls than that rate allows.
 
 What does *not* belong here: building columns (``_infer``) and running checks.
 """
@@ -30,23 +27,10 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from scipy import stats
 
-__all__ = [
-    "NULL_RATE_ALPHA",
-    "looks_open",
-    "n_tail",
-    "null_rate_bound",
-    "too_many_nulls",
-    "upper_bound",
-]
+__all__ = ["looks_open", "n_tail", "upper_bound"]
 
-#: Significance of the batch-level null-rate test (a batch fails ``max_null_rate``
-#: only when its null count has a binomial p-value below this at that rate).
-NULL_RATE_ALPHA = 1e-3
-
-#: Fewest tail values the margin is estimated from (and the fewest values a range
-#: is inferred from at all).
+#: Fewest tail values the margin is estimated from (fewer only when ``n`` is small).
 _MIN_TAIL = 10
 
 
@@ -134,32 +118,3 @@ def looks_open(counts: np.ndarray, batch_size: int, budget: float) -> bool:
         return False
     chance = -math.expm1(batch_size * math.log1p(-singletons / n))
     return chance > budget
-
-
-def null_rate_bound(n_null: int, n: int, alpha: float) -> float:
-    """Clopper-Pearson upper bound (level ``1 - alpha``) on a null rate.
-
-    Examples
-    --------
-    >>> round(null_rate_bound(10, 1000, 0.001), 3)
-    0.024
-    """
-    if n_null >= n:
-        return 1.0
-    return float(stats.beta.ppf(1 - alpha, n_null + 1, n - n_null))
-
-
-def too_many_nulls(n_null: int, n: int, max_rate: float) -> bool:
-    """Whether ``n_null`` nulls in ``n`` values are implausible at rate ``max_rate``.
-
-    One-sided binomial test at :data:`NULL_RATE_ALPHA`: ``P(X >= n_null) <
-    NULL_RATE_ALPHA`` for ``X ~ Binomial(n, max_rate)``.
-
-    Examples
-    --------
-    >>> too_many_nulls(3, 100, 0.02), too_many_nulls(30, 100, 0.02)
-    (False, True)
-    """
-    if n_null == 0 or max_rate >= 1:
-        return False
-    return bool(stats.binom.sf(n_null - 1, n, max_rate) < NULL_RATE_ALPHA)

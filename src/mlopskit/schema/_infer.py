@@ -3,8 +3,8 @@
 An inferred schema should accept fresh data from the same distribution and catch
 values that are plainly wrong. By default every data-derived check is sized from the
 data so that a clean batch fails with a stated probability (``false_failure_rate``,
-split evenly over the columns; see :mod:`mlopskit.schema._calibrate` for the three
-rules):
+split evenly over the columns; see :mod:`mlopskit.schema._calibrate` for the tail
+and category rules):
 
 - ranges extend past the observed extremes by a predictive tail margin (exponential
   tail above the ``k``-th most extreme value, ``k = clip(√n, 10, n - 1)``), rounded
