@@ -31,6 +31,8 @@ The tree::
      │   └─ DatasetUnavailableError (LookupError) a benchmark dataset is not on disk
      ├─ RolloutError (ValueError)               rollout simulation: bad scenario
      └─ LoopError (RuntimeError)                the continuous-training loop
+         ├─ BatchError (InvalidParameterError)  a production batch the loop refuses
+         └─ InferencePathError                  the model cannot score data through the pipeline
 
 Every exception carries its context as attributes (keyword arguments of the
 constructor) and survives pickling, because pipeline steps and benchmark runs cross
@@ -52,10 +54,12 @@ from __future__ import annotations
 from typing import Any
 
 __all__ = [
+    "BatchError",
     "DatasetUnavailableError",
     "DriftError",
     "DriftInputError",
     "FingerprintError",
+    "InferencePathError",
     "IntegrityError",
     "InvalidParameterError",
     "LoopError",
@@ -216,3 +220,11 @@ class RolloutError(MlopsKitError, ValueError):
 
 class LoopError(MlopsKitError, RuntimeError):
     """The continuous-training loop cannot proceed."""
+
+
+class BatchError(LoopError, InvalidParameterError):
+    """A production batch the loop refuses outright (no rows, labels of the wrong length)."""
+
+
+class InferencePathError(LoopError):
+    """The model cannot score data through the pipeline's inference steps."""
