@@ -36,7 +36,7 @@ from mlopskit.loop._events import LoopEvent, encode_event, events_frame
 from mlopskit.loop._gates import HoldoutGate, RolloutCheck
 from mlopskit.loop._inference import InferencePath, derive_path
 from mlopskit.loop._monitors import FittedMonitors, as_monitors
-from mlopskit.loop._triggers import TriggerState
+from mlopskit.loop._triggers import TriggerState, wilson_upper
 from mlopskit.loop._window import (
     DEFAULT_WINDOW,
     Part,
@@ -401,6 +401,11 @@ class ContinuousTraining:
             drop=self.performance_drop,
             cooldown=self.cooldown,
             scheduled=scheduled,
+            upper=(
+                wilson_upper(performance, len(features))
+                if performance is not None and self.metric == "accuracy"
+                else None
+            ),
         )
         base.update(
             monitors=monitors,
@@ -778,7 +783,9 @@ class ContinuousTraining:
         event = LoopEvent(**{**fields, "production_version": state.production})
         self._write(event)
         state.seq = event.seq
-        state.triggers.record(event, baseline_rows=self.min_holdout)
+        state.triggers.record(
+            event, baseline_rows=self.min_holdout, cooldown=self.cooldown
+        )
         return event
 
     def _write(self, event: LoopEvent) -> None:
@@ -859,7 +866,9 @@ class _State:
                             event.created_at,
                         )
                     )
-                state.triggers.record(event, baseline_rows=loop.min_holdout)
+                state.triggers.record(
+                    event, baseline_rows=loop.min_holdout, cooldown=loop.cooldown
+                )
                 if event.decision == "promoted":
                     state.promote(
                         event.dataset_digest,
