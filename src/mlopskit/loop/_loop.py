@@ -751,8 +751,10 @@ class ContinuousTraining:
                 f"{list(data.columns)[:10]}). Pass target= to the loop."
             )
         if labels is not None and len(labels) != len(data):
-            raise InvalidParameterError(
-                f"`labels` has {len(labels)} values for a batch of {len(data)} rows."
+            raise BatchError(
+                f"`labels` has {len(labels)} values for a batch of {len(data)} rows; "
+                "pass one label per row (or none).",
+                column="labels",
             )
         return data, labels
 
