@@ -17,6 +17,7 @@ import typing
 from mlopskit._lazy import lazy_exports
 
 if typing.TYPE_CHECKING:
+    from mlopskit.loop._compare import PairedComparison
     from mlopskit.loop._events import Decision, LoopEvent, MonitorOutcome
     from mlopskit.loop._gates import HoldoutGate, RolloutCheck
     from mlopskit.loop._loop import ContinuousTraining
@@ -29,6 +30,7 @@ __all__ = [
     "LoopEvent",
     "Monitor",
     "MonitorOutcome",
+    "PairedComparison",
     "RolloutCheck",
     "Signal",
 ]
@@ -40,6 +42,7 @@ _HOMES = {
     "LoopEvent": "_events",
     "Monitor": "_monitors",
     "MonitorOutcome": "_events",
+    "PairedComparison": "_compare",
     "RolloutCheck": "_gates",
     "Signal": "_monitors",
 }
