@@ -100,6 +100,11 @@ def test_all_rows(tmp_path: Path) -> None:
     assert len(trained_rows(lp)) == 350
 
 
+def test_a_holdout_smaller_than_the_gate_needs_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(InvalidParameterError, match="min_holdout"):
+        make(str(tmp_path), gates=[HoldoutGate()], min_holdout=40)
+
+
 @pytest.mark.parametrize("bad", [0, -3, 2.5, "last", dt.timedelta(0)])
 def test_a_bad_window_is_refused(tmp_path: Path, bad: Any) -> None:
     with pytest.raises(InvalidParameterError, match="training_window"):

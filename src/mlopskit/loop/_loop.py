@@ -220,16 +220,19 @@ class ContinuousTraining:
                 f"`retrain_every` must be a positive int or None. Got {self.retrain_every!r}."
             )
         check_window(self.training_window)
-        for name in ("min_holdout", "cooldown"):
+        for name, least in (("min_holdout", 1), ("cooldown", 0)):
             value = getattr(self, name)
-            if not isinstance(value, int) or value < (
-                1 if name == "min_holdout" else 0
-            ):
+            if not isinstance(value, int) or isinstance(value, bool) or value < least:
                 raise InvalidParameterError(
-                    f"`{name}` must be a{' positive' if name == 'min_holdout' else ' non-negative'}"
-                    f" int. Got {value!r} instead."
+                    f"`{name}` must be an int >= {least}. Got {value!r} instead."
                 )
         for gate in self.gates:
+            if isinstance(gate, HoldoutGate) and gate.min_rows > self.min_holdout:
+                raise InvalidParameterError(
+                    f"`min_holdout` ({self.min_holdout}) is below the HoldoutGate's "
+                    f"min_rows ({gate.min_rows}): every retrain would be refused. "
+                    "Set min_holdout >= min_rows."
+                )
             if not (callable(gate) or isinstance(gate, HoldoutGate)):
                 raise InvalidParameterError(
                     "Each gate must be a HoldoutGate or a callable "
