@@ -177,3 +177,25 @@ def test_zero_rows_and_wrong_labels_are_refused_and_nothing_is_written(
     assert info.value.column == "labels"
     assert snapshot_files(tmp_path) == before
     assert len(loop.events()) == 1
+
+
+@pytest.mark.slow  # 200 scorer calls on the held-out rows
+def test_a_scorer_other_than_accuracy_is_compared_by_a_paired_bootstrap(
+    tmp_path: Path,
+) -> None:
+    lp = make(
+        str(tmp_path),
+        metric="roc_auc",
+        gates=[HoldoutGate(n_boot=100)],
+        min_holdout=100,
+        holdout_fraction=0.4,
+    )
+    lp.bootstrap(draw(np.random.default_rng(0), 300, shifted=False))
+    X, y = batch(7, n=300)
+    event = lp.observe(X, labels=y)
+    assert event.decision in ("promoted", "refused")
+    assert event.comparison is not None
+    assert event.comparison.metric == "roc_auc"
+    assert event.comparison.n == 120
+    assert event.comparison.method.startswith("paired bootstrap")
+    assert event.comparison.low <= event.comparison.difference <= event.comparison.high
