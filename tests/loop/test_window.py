@@ -199,3 +199,22 @@ def test_a_scorer_other_than_accuracy_is_compared_by_a_paired_bootstrap(
     assert event.comparison.n == 120
     assert event.comparison.method.startswith("paired bootstrap")
     assert event.comparison.low <= event.comparison.difference <= event.comparison.high
+
+
+def test_an_empty_or_failing_window_is_a_failed_retrain_not_an_exception(
+    tmp_path: Path,
+) -> None:
+    def broken(rows: pd.DataFrame) -> pd.DataFrame:
+        raise RuntimeError("no access to the archive")
+
+    for window, message in (
+        (broken, "no access"),
+        (lambda rows: rows.iloc[:0], "no rows"),
+    ):
+        lp = make(str(tmp_path / message.replace(" ", "-")), training_window=window)
+        lp.bootstrap(draw(np.random.default_rng(0), 300, shifted=False))
+        X, y = batch(8)
+        event = lp.observe(X, labels=y)
+        assert event.decision == "failed"
+        assert message in " ".join(event.reasons)
+        assert lp.registry.get_version("w", alias="production").version == 1

@@ -41,6 +41,7 @@ from mlopskit.loop._window import (
     DEFAULT_WINDOW,
     Part,
     check_window,
+    describe_window,
     select,
 )
 from mlopskit.registry import GateOutcome, ModelRegistry
@@ -539,8 +540,15 @@ class ContinuousTraining:
                 frame = frame.iloc[: len(frame) - self._n_holdout(part.rows)]
             return frame
 
-        training = select(self.training_window, state.parts, load, base["created_at"])
         try:
+            training = select(
+                self.training_window, state.parts, load, base["created_at"]
+            )
+            if len(training) == 0:
+                raise LoopError(
+                    f"the training window ({describe_window(self.training_window)}) "
+                    "holds no rows outside the held-out ones"
+                )
             version = snapshot(
                 training,
                 self.store,
