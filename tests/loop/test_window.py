@@ -218,3 +218,17 @@ def test_an_empty_or_failing_window_is_a_failed_retrain_not_an_exception(
         assert event.decision == "failed"
         assert message in " ".join(event.reasons)
         assert lp.registry.get_version("w", alias="production").version == 1
+
+
+def test_a_schedule_only_retrain_is_judged_for_non_inferiority(tmp_path: Path) -> None:
+    lp = make(
+        str(tmp_path),
+        gates=[HoldoutGate(min_rows=40, schedule_margin=0.03)],
+        training_window="all",
+    )
+    lp.bootstrap(draw(np.random.default_rng(0), 300, shifted=False))
+    X, y = batch(9)
+    event = lp.observe(X, labels=y)
+    assert event.triggers == ("schedule",)
+    holdout = next(g for g in event.gates if g.gate == "holdout")
+    assert "rule: non-inferiority, lower bound > -0.03" in holdout.reason
