@@ -858,7 +858,10 @@ class _State:
                     0,
                 )
                 state.features_step = event.features_step
-                state.triggers.start(event.baseline)
+                # Events written before the baseline field carry it as the score.
+                state.triggers.start(
+                    event.candidate_score if event.baseline is None else event.baseline
+                )
                 state.parts = [
                     Part(
                         event.seq,
