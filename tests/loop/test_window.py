@@ -232,3 +232,35 @@ def test_a_schedule_only_retrain_is_judged_for_non_inferiority(tmp_path: Path) -
     assert event.triggers == ("schedule",)
     holdout = next(g for g in event.gates if g.gate == "holdout")
     assert "rule: non-inferiority, lower bound > -0.03" in holdout.reason
+
+
+def test_a_batch_the_model_cannot_take_is_quarantined_with_the_error(
+    tmp_path: Path,
+) -> None:
+    def fragile(data: pd.DataFrame) -> pd.DataFrame:
+        if (data["x0"] > 3.0).any():  # a featurise step with a bug on big values
+            raise ValueError("x0 too large for the lookup table")
+        return data
+
+    def fit_fragile(fragile: pd.DataFrame) -> Any:
+        return fit(fragile)
+
+    lp = ContinuousTraining(
+        Pipeline([fragile, fit_fragile], name="fragile"),
+        registry=f"{tmp_path}/registry",
+        model_name="f",
+        monitors=(),
+        gates=[HoldoutGate()],
+        store=f"{tmp_path}/store",
+        model_step="fit_fragile",
+    )
+    boot = draw(np.random.default_rng(0), 300, shifted=False)
+    boot = boot[boot["x0"] <= 3.0]
+    assert lp.bootstrap(boot).features_step == "fragile"
+    X, y = batch(10)
+    X = X.assign(x0=X["x0"].clip(upper=2.9))
+    X.loc[0, "x0"] = 3.5  # inside the inferred range, but the step fails on it
+    assert lp._load_state().schema.validate(X).ok
+    event = lp.observe(X, labels=y)
+    assert event.decision == "quarantined"
+    assert "x0 too large for the lookup table" in event.reasons[0]

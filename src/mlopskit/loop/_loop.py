@@ -387,8 +387,11 @@ class ContinuousTraining:
             performance = (
                 None if labels is None else self._score(model, model_input, labels)
             )
-        except Exception as exc:  # the model cannot take a batch the schema passed
-            problem = f"the production model cannot score the batch: {_brief(exc)}"
+        except Exception as exc:  # a batch the schema passed, but the model cannot take
+            problem = (
+                "the batch passed the schema, but the inference path, the model or a "
+                f"monitor failed on it: {_brief(exc)}"
+            )
             return self._quarantine(batch, report, base, state, (problem,))
         labelled_digest = None
         if labels is not None:
