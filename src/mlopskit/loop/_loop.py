@@ -608,7 +608,7 @@ class ContinuousTraining:
             )
 
         def score(rows: np.ndarray) -> tuple[float, float]:
-            part = X.iloc[rows] if hasattr(X, "iloc") else np.asarray(X)[rows]
+            part = X.iloc[rows] if hasattr(X, "iloc") else X[rows]  # arrays, sparse
             return (
                 self._score(candidate, part, y[rows]),
                 self._score(production, part, y[rows]),
