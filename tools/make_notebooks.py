@@ -293,11 +293,12 @@ OWN_PIPELINE = [
         "md",
         "The older population drifts the features and the predictions at once; the loop "
         "gathers 100 held-out rows from that batch on, retrains once, and compares the "
-        "candidate with production on the same rows. While the candidate is not better "
-        "at 95 % confidence, production stays; the monitors that fired are disarmed until "
-        "they see a clean batch, and a cooldown follows every retrain — no storm. Once the "
-        "window holds enough of the new population, the performance trigger's retrain "
-        "is promoted.",
+        "candidate with production on the same rows. It promotes only a candidate better "
+        "at 95 % confidence: with the small batches of a CI run the first candidate is "
+        "not, and production stays until the window holds enough of the new population; "
+        "with full-size batches the first retrain is promoted. Either way the monitors "
+        "that fired are disarmed until they see a clean batch, and a cooldown follows "
+        "every retrain — no storm.",
     ),
     (
         "code",
