@@ -35,6 +35,8 @@ The tree::
      │   └─ DatasetUnavailableError (LookupError) a benchmark dataset is not on disk
      ├─ RolloutError (ValueError)               rollout simulation: bad scenario
      └─ LoopError (RuntimeError)                the continuous-training loop
+         ├─ BatchError (InvalidParameterError)  a production batch the loop refuses
+         └─ InferencePathError                  the model cannot score data through the pipeline
 
 One warning: :class:`PickleTrustWarning` (``MlopsKitError`` and ``UserWarning``),
 emitted when a store pickles an object because the caller trusted pickle; filter it
@@ -60,11 +62,13 @@ from __future__ import annotations
 from typing import Any
 
 __all__ = [
+    "BatchError",
     "DatasetUnavailableError",
     "DriftError",
     "DriftInputError",
     "DriftStatisticError",
     "FingerprintError",
+    "InferencePathError",
     "IntegrityError",
     "InvalidParameterError",
     "LabelTypeError",
@@ -261,3 +265,11 @@ class RolloutError(MlopsKitError, ValueError):
 
 class LoopError(MlopsKitError, RuntimeError):
     """The continuous-training loop cannot proceed."""
+
+
+class BatchError(LoopError, InvalidParameterError):
+    """A production batch the loop refuses outright (no rows, labels of the wrong length)."""
+
+
+class InferencePathError(LoopError):
+    """The model cannot score data through the pipeline's inference steps."""

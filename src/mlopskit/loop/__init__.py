@@ -20,6 +20,7 @@ import typing
 from mlopskit._lazy import lazy_exports
 
 if typing.TYPE_CHECKING:
+    from mlopskit.loop._compare import PairedComparison
     from mlopskit.loop._events import Decision, LoopEvent, MonitorOutcome
     from mlopskit.loop._gates import HoldoutGate, RolloutCheck
     from mlopskit.loop._loop import ContinuousTraining
@@ -33,6 +34,7 @@ __all__ = [
     "LoopEvent",
     "Monitor",
     "MonitorOutcome",
+    "PairedComparison",
     "RolloutCheck",
     "Signal",
     "report",
@@ -45,6 +47,7 @@ _HOMES = {
     "LoopEvent": "_events",
     "Monitor": "_monitors",
     "MonitorOutcome": "_events",
+    "PairedComparison": "_compare",
     "RolloutCheck": "_gates",
     "Signal": "_monitors",
     "report": "_report",
