@@ -31,6 +31,8 @@ The tree::
      │   └─ DatasetUnavailableError (LookupError) a benchmark dataset is not on disk
      ├─ RolloutError (ValueError)               rollout simulation: bad scenario
      └─ LoopError (RuntimeError)                the continuous-training loop
+         ├─ LoopBusyError                       another worker holds the loop's next step
+         └─ LoopConfigError (ValueError)        the loop's definition differs from the stored one
 
 Every exception carries its context as attributes (keyword arguments of the
 constructor) and survives pickling, because pipeline steps and benchmark runs cross
@@ -58,6 +60,8 @@ __all__ = [
     "FingerprintError",
     "IntegrityError",
     "InvalidParameterError",
+    "LoopBusyError",
+    "LoopConfigError",
     "LoopError",
     "MlopsKitError",
     "NotFittedError",
@@ -216,3 +220,11 @@ class RolloutError(MlopsKitError, ValueError):
 
 class LoopError(MlopsKitError, RuntimeError):
     """The continuous-training loop cannot proceed."""
+
+
+class LoopBusyError(LoopError):
+    """Another worker holds the loop's next sequence number (its lease is live)."""
+
+
+class LoopConfigError(LoopError, ValueError):
+    """The loop's definition differs from the one stored at bootstrap."""

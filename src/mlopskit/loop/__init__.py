@@ -21,12 +21,15 @@ if typing.TYPE_CHECKING:
     from mlopskit.loop._gates import HoldoutGate, RolloutCheck
     from mlopskit.loop._loop import ContinuousTraining
     from mlopskit.loop._monitors import Monitor, Signal
+    from mlopskit.loop._ops import LoopStatus, ManualApproval
 
 __all__ = [
     "ContinuousTraining",
     "Decision",
     "HoldoutGate",
     "LoopEvent",
+    "LoopStatus",
+    "ManualApproval",
     "Monitor",
     "MonitorOutcome",
     "RolloutCheck",
@@ -38,6 +41,8 @@ _HOMES = {
     "Decision": "_events",
     "HoldoutGate": "_gates",
     "LoopEvent": "_events",
+    "LoopStatus": "_ops",
+    "ManualApproval": "_ops",
     "Monitor": "_monitors",
     "MonitorOutcome": "_events",
     "RolloutCheck": "_gates",

@@ -17,8 +17,8 @@ What does *not* belong here: the event records (``_events.py``), the monitors
 
 from __future__ import annotations
 
+import contextlib
 import datetime as _dt
-import uuid
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -30,8 +30,10 @@ from mlopskit.errors import (
     LoopError,
     PromotionRefusedError,
 )
-from mlopskit.loop._events import LoopEvent, encode_event, events_frame
+from mlopskit.loop import _config, _ops
+from mlopskit.loop._events import LoopEvent, events_frame
 from mlopskit.loop._gates import HoldoutGate, RolloutCheck
+from mlopskit.loop._journal import Claim, Journal, is_live
 from mlopskit.loop._monitors import FittedMonitors, as_monitors
 from mlopskit.registry import GateOutcome, ModelRegistry
 from mlopskit.schema import Schema
@@ -144,6 +146,11 @@ class ContinuousTraining:
         data_input: str = "data",
         model_step: str = "model",
         metrics_step: str = "metrics",
+        executor: Any = "sequential",
+        hooks: Iterable[Any] = (),
+        lease: float = 3600.0,
+        checkpoint_every: int = 100,
+        new_epoch: bool = False,
     ) -> None:
         self.pipeline = pipeline
         self.registry = (
@@ -167,11 +174,20 @@ class ContinuousTraining:
         self.data_input = data_input
         self.model_step = model_step
         self.metrics_step = metrics_step
+        self.executor = executor
+        self.hooks = _ops.as_hooks(hooks)
+        self.lease = lease
+        self.checkpoint_every = checkpoint_every
+        self.new_epoch = new_epoch
         self._check_params()
         self._events = Storage(
             self.store.fs, self.store.root, self.store.url, error=LoopError
         )
+        self._journal = Journal(self._events, model_name, lease=lease)
         self._state: _State | None = None
+        self._config_checked = False
+        #: Hook failures of this object's calls: (seq, hook, error) — never raised.
+        self.hook_errors: list[tuple[int, str, str]] = []
 
     def __repr__(self) -> str:
         return (
@@ -193,6 +209,15 @@ class ContinuousTraining:
             raise InvalidParameterError(
                 "`training_window` must be a positive int or None. "
                 f"Got {self.training_window!r}."
+            )
+        if not self.lease > 0:
+            raise InvalidParameterError(
+                f"`lease` must be a positive number of seconds. Got {self.lease!r}."
+            )
+        if int(self.checkpoint_every) < 1:
+            raise InvalidParameterError(
+                "`checkpoint_every` must be a positive int. "
+                f"Got {self.checkpoint_every!r}."
             )
         for gate in self.gates:
             if not (callable(gate) or isinstance(gate, HoldoutGate)):
@@ -224,6 +249,21 @@ class ContinuousTraining:
         )
         if self.schema is not None:
             schema.validate(features).raise_for_errors()
+        self._check_config(bootstrapping=True)
+        _, claim = self._begin("bootstrap", None)
+        try:
+            event = self._bootstrap(data, schema, claim)
+            self._write(event)
+        except BaseException:
+            self._state = None
+            raise
+        finally:
+            self._journal.end(claim)
+        self._state = None  # rebuilt from the store on next use
+        self._after(event)
+        return event
+
+    def _bootstrap(self, data: pd.DataFrame, schema: Schema, claim: Claim) -> LoopEvent:
         schema_digest = self.store.put_bytes(schema.to_json().encode())
         version = snapshot(
             data, self.store, name=self._dataset_name, meta={"kind": "bootstrap"}
@@ -231,7 +271,8 @@ class ContinuousTraining:
         run = self._train(data).raise_for_status()
         model = run.outputs[self.model_step]
         metrics = self._metrics(run)
-        mv = self.registry.register(
+        mv = self._journal.register(
+            self.registry,
             self.model_name,
             model,
             metrics=metrics,
@@ -239,12 +280,8 @@ class ContinuousTraining:
             lineage={"datasets": {"training": version.digest}, "run_id": run.run_id},
             tags={"trigger": "bootstrap"},
         )
-        self.registry.promote(
-            self.model_name, mv.version, alias=self.alias, reason="loop bootstrap"
-        )
-        state = self._load_state(allow_empty=True)
         event = LoopEvent(
-            seq=state.seq + 1,
+            seq=claim.seq,
             kind="bootstrap",
             decision="bootstrapped",
             created_at=_now(),
@@ -265,8 +302,14 @@ class ContinuousTraining:
                 f"promoted v{mv.version} to {self.alias!r}",
             ),
         )
-        self._write(event)
-        self._state = None  # rebuilt from the store on next use
+        self._journal.move(
+            self.registry,
+            self.model_name,
+            mv.version,
+            alias=self.alias,
+            prepared=event,
+            reason="loop bootstrap",
+        )
         return event
 
     def observe(self, batch: pd.DataFrame, *, labels: Any = None) -> LoopEvent:
@@ -286,14 +329,25 @@ class ContinuousTraining:
         LoopEvent
             What was decided, and why.
         """
-        state = self._load_state()
+        features, _ = self._split(batch, labels=labels)
+        key = fingerprint(features)
+        self._check_config()
+        done = self._decided(key)
+        if done is not None:
+            return done  # the same batch twice: one decision
+        state, claim = self._begin("observe", key)
         try:
-            return self._observe(state, batch, labels)
+            self._journal.index_batch(key, claim.seq)
+            event = self._observe(state, batch, labels)
         except BaseException:
             # Interrupted before its event was written: forget what this call did in
             # memory, so the next call rebuilds the state from the store alone.
             self._state = None
             raise
+        finally:
+            self._journal.end(claim)
+        self._after(event)
+        return event
 
     def _observe(self, state: _State, batch: pd.DataFrame, labels: Any) -> LoopEvent:
         features, labels = self._split(batch, labels=labels)
@@ -343,18 +397,71 @@ class ContinuousTraining:
             )
         return self._retrain(state, base, triggers)
 
-    def history(self) -> pd.DataFrame:
-        """Every event of this loop, one row each, rebuilt from the store."""
-        return events_frame(list(self.events()))
+    def history(
+        self, *, start: int | None = None, limit: int | None = None
+    ) -> pd.DataFrame:
+        """The loop's events, one row each, rebuilt from the store.
 
-    def events(self) -> tuple[LoopEvent, ...]:
-        """Every :class:`LoopEvent` of this loop, in order, read from the store."""
-        folder = ("loop", self.model_name, "events")
-        names = sorted(self._events.list(*folder))
-        blobs = self._events.read_many(folder, names)
-        return tuple(
-            LoopEvent.model_validate_json(blobs[n]) for n in names if n in blobs
-        )
+        Parameters
+        ----------
+        start
+            The first sequence number to include (default: the first).
+        limit
+            At most this many events (default: all from ``start``). With both, a
+            page is read without listing every event: ``history(start=101,
+            limit=50)`` reads 50 records.
+        """
+        return events_frame(list(self.events(start=start, limit=limit)))
+
+    def events(
+        self, *, start: int | None = None, limit: int | None = None
+    ) -> tuple[LoopEvent, ...]:
+        """The loop's :class:`LoopEvent` records, in order, read from the store.
+
+        See :meth:`history` for ``start`` and ``limit``.
+        """
+        self._reconcile_open()
+        if start is None and limit is None:
+            return self._journal.all_events()
+        return self._journal.page(1 if start is None else int(start), limit)
+
+    # -- operations ------------------------------------------------------------------
+
+    def rollback(self, *, to: int, reason: str) -> LoopEvent:
+        """Move the alias back to version ``to`` and record why.
+
+        The move is an audited compare-and-swap in the registry (its reason is
+        ``reason``); the event is ``"rolled-back"``. From then on the monitors
+        compare batches with ``to``'s training data and its recorded score is the
+        performance baseline; labelled batches gathered since stay for the next
+        retrain.
+
+        Raises
+        ------
+        RegistryLookupError
+            ``to`` is not a version of the loop's model.
+        LoopError
+            ``to`` was not trained by a loop (no training dataset in its lineage).
+        LoopBusyError
+            Another worker is making a decision.
+        """
+        return _ops.rollback(self, to, reason)
+
+    def approve(self, seq: int, *, reason: str | None = None) -> LoopEvent:
+        """Promote the candidate of the ``"pending_approval"`` decision ``seq``.
+
+        Raises
+        ------
+        LoopError
+            ``seq`` is not awaiting approval (never was, or a later promotion or
+            rollback superseded it).
+        """
+        return _ops.approve(self, seq, reason)
+
+    def status(self) -> _ops.LoopStatus:
+        """Where the loop stands: last decision, production in the events and in
+        the registry, work in flight, decisions awaiting approval."""
+        return _ops.status(self)
 
     # -- steps of observe ------------------------------------------------------------
 
@@ -468,7 +575,8 @@ class ContinuousTraining:
         cand_score = self._score(candidate, x_hold, y_hold)
         prod_score = self._score(production, x_hold, y_hold)
         metrics = {**self._metrics(run), f"holdout_{self.metric}": cand_score}
-        mv = self.registry.register(
+        mv = self._journal.register(
+            self.registry,
             self.model_name,
             candidate,
             metrics=metrics,
@@ -511,16 +619,25 @@ class ContinuousTraining:
             f"scores {cand_score:.4f} vs production {prod_score:.4f} "
             f"on {len(holdout)} held-out rows"
         )
+        promoted = {
+            **record,
+            "decision": "promoted",
+            "reasons": (trained, f"promoted v{mv.version} to {self.alias!r}"),
+        }
         try:
-            promotion = self.registry.promote(
+            promotion = self._journal.move(
+                self.registry,
                 self.model_name,
                 mv.version,
                 alias=self.alias,
                 gates=gates,
                 reason=f"loop: {', '.join(base['triggers'])}",
+                prepared=LoopEvent(**promoted, production_version=mv.version),
             )
         except PromotionRefusedError as exc:
             outcomes = _all_outcomes(gates, exc)
+            if _ops.awaits_approval(outcomes):
+                return self._finish(state, _ops.pending(record, outcomes, trained))
             return self._finish(
                 state,
                 {
@@ -591,7 +708,10 @@ class ContinuousTraining:
                 f"{list(steps)}). Name the step that returns the model with model_step=."
             )
         return self.pipeline.run(
-            inputs={self.data_input: data}, targets=targets, cache=self.store
+            inputs={self.data_input: data},
+            targets=targets,
+            cache=self.store,
+            executor=self.executor,
         )
 
     def _metrics(self, run: Any) -> dict[str, float]:
@@ -611,40 +731,178 @@ class ContinuousTraining:
         state.seq = event.seq
         return event
 
+    # -- persistence: claims, events, checkpoints, reconciliation --------------------
+
     def _write(self, event: LoopEvent) -> None:
-        name = f"{event.seq:08d}-{uuid.uuid4().hex[:8]}.json"
-        self._events.create(
-            encode_event(event), "loop", self.model_name, "events", name
+        try:
+            self._journal.write_event(event)
+        except FileExistsError:
+            self._state = None
+            raise LoopError(
+                f"Decision #{event.seq} of the loop for {self.model_name!r} was "
+                "recorded by another worker that took this worker's claim over (its "
+                "lease expired). This call's decision was not recorded; check "
+                "loop.history() and loop.status().",
+                seq=event.seq,
+            ) from None
+
+    def _after(self, event: LoopEvent) -> None:
+        """After an event is stored: a checkpoint now and then, then the hooks."""
+        state = self._state
+        if (
+            state is not None
+            and state.seq == event.seq
+            and event.seq % int(self.checkpoint_every) == 0
+        ):
+            self._journal.write_checkpoint(event.seq, state.to_dict())
+        _ops.run_hooks(self, event)
+
+    def _begin(self, kind: str, key: str | None) -> tuple[_State, Claim]:
+        """Claim the next decision number; the state is folded up to the one before."""
+        for _ in range(1000):
+            state = self._load_state(allow_empty=kind == "bootstrap")
+            seq = state.seq + 1
+            try:
+                return state, self._journal.claim(seq, kind, key)
+            except FileExistsError:
+                pass
+            self._state = None
+            if self._journal.event(seq) is not None:
+                continue  # another worker decided #seq meanwhile: catch up
+            attempts = self._journal.attempts(seq)
+            last = attempts[-1] if attempts else None
+            if last is not None and is_live(last):
+                raise self._journal.busy_error(last)
+            if last is not None and self._reconcile(seq):
+                continue
+            attempt = (last.attempt if last is not None else 0) + 1
+            if last is not None and last.released:
+                attempt = last.attempt + 1
+            try:
+                claim = self._journal.claim(seq, kind, key, attempt=attempt)
+            except FileExistsError:
+                continue
+            return self._load_state(allow_empty=kind == "bootstrap"), claim
+        raise LoopError(  # pragma: no cover - needs a thousand lost races in a row
+            f"Could not claim a decision number for {self.model_name!r}."
         )
+
+    def _decided(self, key: str) -> LoopEvent | None:
+        """The event that already observed the batch with ``key`` (since bootstrap)."""
+        state = self._load_state()
+        for seq in reversed(self._journal.batch_numbers(key)):
+            if seq <= state.bootstrap_seq:
+                break
+            event = self._journal.event(seq)
+            if event is None:
+                attempts = self._journal.attempts(seq)
+                if attempts and is_live(attempts[-1]):
+                    raise self._journal.busy_error(attempts[-1])
+                continue
+            if event.batch_digest == key and event.decision != "interrupted":
+                return event
+        return None
+
+    def _reconcile(self, seq: int) -> bool:
+        """Close a dead claim on ``seq`` whose worker changed the registry.
+
+        Returns whether an event was written for ``seq``.
+        """
+        return _ops.reconcile(self, seq)
+
+    def _reconcile_open(self) -> None:
+        if self._state is None:
+            self._load_state(allow_empty=True)
+
+    def _check_config(self, *, bootstrapping: bool = False) -> None:
+        """Compare the loop's definition with the stored one (once per object)."""
+        if self._config_checked:
+            return
+        epoch, stored = _config.read_config(self._journal)
+        current = _config.definition(self)
+        if stored is None:
+            if bootstrapping or self._journal.event_numbers():
+                with contextlib.suppress(FileExistsError):
+                    _config.write_config(self._journal, 1, current)
+                self._config_checked = True
+            return
+        diffs = _config.differences(stored, current)
+        if diffs and not self.new_epoch:
+            raise _config.mismatch_error(self.model_name, diffs)
+        if diffs:
+            _ops.start_epoch(self, epoch + 1, current, diffs)
+        self._config_checked = True
 
     def _load_state(self, *, allow_empty: bool = False) -> _State:
         if self._state is not None:
             return self._state
-        state = _State.from_events(self, self.events())
+        state = self._rebuild()
+        while self._reconcile(state.seq + 1):
+            state = self._rebuild()
         if state.reference is None and not allow_empty:
             raise LoopError(
                 f"The loop for {self.model_name!r} has not been bootstrapped in "
                 f"{self.store.url!r}. Call loop.bootstrap(training_data) first."
             )
+        state.finish(self)
         if state.reference is not None:
             self._state = state
         return state
 
+    def _rebuild(self) -> _State:
+        """The state folded from the newest checkpoint and the events after it."""
+        numbers = self._journal.checkpoint_numbers()
+        for seq in reversed(numbers):
+            saved = self._journal.checkpoint(seq)
+            if saved is not None:
+                state = _State.from_dict(saved)
+                for event in self._journal.events_after(seq):
+                    state.fold(event)
+                return state
+        state = _State()
+        for event in self._journal.all_events():
+            state.fold(event)
+        return state
+
 
 class _State:
-    """What the loop knows between calls, rebuilt from its events."""
+    """What the loop knows between calls, folded from its events.
+
+    The plain fields (not starting with ``_``, JSON values) are the checkpoint:
+    :meth:`to_dict` and :meth:`from_dict` round-trip them, so a field added here is
+    checkpointed without further code (tests check checkpoint == full fold).
+    """
 
     def __init__(self) -> None:
         self.seq = 0
+        self.bootstrap_seq = 0  # the last bootstrap (idempotency is scoped to it)
         self.reference: str | None = None  # training data of the production model
         self.schema_digest: str | None = None
-        self.schema: Any = None
         self.production: int | None = None
         self.baseline: float | None = None  # production's score at promotion
         self.pending: list[str] = []  # labelled batches since the last promotion
         self.accepted = 0
+        self.awaiting: dict[str, Any] = {}  # seq → pending_approval event fields
+        self.schema: Any = None
         self.monitors: FittedMonitors
         self._model: tuple[int, Any] | None = None
+
+    _DERIVED = ("schema", "monitors")
+
+    def to_dict(self) -> dict[str, Any]:
+        """The folded fields, as JSON values (a checkpoint)."""
+        return {
+            k: v
+            for k, v in vars(self).items()
+            if not k.startswith("_") and k not in self._DERIVED
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> _State:
+        state = cls()
+        for key, value in data.items():
+            setattr(state, key, value)
+        return state
 
     @classmethod
     def from_events(
@@ -652,39 +910,55 @@ class _State:
     ) -> _State:
         state = cls()
         for event in events:
-            state.seq = max(state.seq, event.seq)
-            if event.decision == "bootstrapped":
-                state.reference = event.dataset_digest
-                state.schema_digest = event.schema_digest
-                state.production = event.production_version
-                # Production's score at promotion: the pipeline's own metric, if
-                # it reports one under the loop's metric name.
-                state.baseline, state.pending, state.accepted = (
-                    event.candidate_score,
-                    [],
-                    0,
-                )
-            elif event.kind == "observe" and event.decision != "quarantined":
-                state.accepted += 1
-                if event.labelled_digest is not None:
-                    state.pending.append(event.labelled_digest)
-                if event.decision == "promoted":
-                    state.promote(
-                        event.dataset_digest,
-                        event.candidate_version,
-                        event.candidate_score,
-                    )
-        if state.reference is not None:
-            assert state.schema_digest is not None
-            state.schema = Schema.from_json(loop.store.get_bytes(state.schema_digest))
-            state.monitors = FittedMonitors(loop.monitors)
-            state.refit(loop)
+            state.fold(event)
+        state.finish(loop)
         return state
+
+    def fold(self, event: LoopEvent) -> None:
+        """Apply one event."""
+        self.seq = max(self.seq, event.seq)
+        if event.decision == "interrupted":
+            return  # the batch was not counted; the registry changes are named
+        if event.decision == "bootstrapped":
+            self.bootstrap_seq = event.seq
+            self.reference = event.dataset_digest
+            self.schema_digest = event.schema_digest
+            self.production = event.production_version
+            # Production's score at promotion: the pipeline's own metric, if
+            # it reports one under the loop's metric name.
+            self.baseline, self.pending, self.accepted = event.candidate_score, [], 0
+            self.awaiting = {}
+        elif event.kind == "observe" and event.decision != "quarantined":
+            self.accepted += 1
+            if event.labelled_digest is not None:
+                self.pending.append(event.labelled_digest)
+            if event.decision == "promoted":
+                self.promote(
+                    event.dataset_digest, event.candidate_version, event.candidate_score
+                )
+            elif event.decision == "pending_approval":
+                self.awaiting[str(event.seq)] = {
+                    "version": event.candidate_version,
+                    "reference": event.dataset_digest,
+                    "score": event.candidate_score,
+                }
+        elif event.kind in ("approval", "rollback"):
+            _ops.fold(self, event)
+
+    def finish(self, loop: ContinuousTraining) -> None:
+        """Load what the fields name: the schema, and the monitors fitted on it."""
+        if self.reference is None or self.schema is not None:
+            return
+        assert self.schema_digest is not None
+        self.schema = Schema.from_json(loop.store.get_bytes(self.schema_digest))
+        self.monitors = FittedMonitors(loop.monitors)
+        self.refit(loop)
 
     def promote(self, reference: Any, version: Any, score: float | None) -> None:
         """Record a promotion: new reference data, production version and baseline."""
         self.reference, self.production, self.baseline = reference, version, score
         self.pending = []
+        self.awaiting = {}
 
     def model(self, loop: ContinuousTraining) -> Any:
         """The model holding the loop's alias (loaded once per version)."""
