@@ -729,6 +729,8 @@ class ContinuousTraining:
         event = LoopEvent(**{**fields, "production_version": state.production})
         self._write(event)
         state.seq = event.seq
+        if event.decision == "pending_approval":
+            state.await_approval(event)
         return event
 
     # -- persistence: claims, events, checkpoints, reconciliation --------------------
@@ -937,13 +939,17 @@ class _State:
                     event.dataset_digest, event.candidate_version, event.candidate_score
                 )
             elif event.decision == "pending_approval":
-                self.awaiting[str(event.seq)] = {
-                    "version": event.candidate_version,
-                    "reference": event.dataset_digest,
-                    "score": event.candidate_score,
-                }
+                self.await_approval(event)
         elif event.kind in ("approval", "rollback"):
             _ops.fold(self, event)
+
+    def await_approval(self, event: LoopEvent) -> None:
+        """Remember a candidate that waits for ``loop.approve(event.seq)``."""
+        self.awaiting[str(event.seq)] = {
+            "version": event.candidate_version,
+            "reference": event.dataset_digest,
+            "score": event.candidate_score,
+        }
 
     def finish(self, loop: ContinuousTraining) -> None:
         """Load what the fields name: the schema, and the monitors fitted on it."""
