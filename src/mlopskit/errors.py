@@ -31,6 +31,8 @@ The tree::
      │   └─ DatasetUnavailableError (LookupError) a benchmark dataset is not on disk
      ├─ RolloutError (ValueError)               rollout simulation: bad scenario
      └─ LoopError (RuntimeError)                the continuous-training loop
+         ├─ BatchError (InvalidParameterError)  a production batch the loop refuses
+         ├─ InferencePathError                  the model cannot score data through the pipeline
          ├─ LoopBusyError                       another worker holds the loop's next step
          └─ LoopConfigError (ValueError)        the loop's definition differs from the stored one
 
@@ -54,10 +56,12 @@ from __future__ import annotations
 from typing import Any
 
 __all__ = [
+    "BatchError",
     "DatasetUnavailableError",
     "DriftError",
     "DriftInputError",
     "FingerprintError",
+    "InferencePathError",
     "IntegrityError",
     "InvalidParameterError",
     "LoopBusyError",
@@ -220,6 +224,14 @@ class RolloutError(MlopsKitError, ValueError):
 
 class LoopError(MlopsKitError, RuntimeError):
     """The continuous-training loop cannot proceed."""
+
+
+class BatchError(LoopError, InvalidParameterError):
+    """A production batch the loop refuses outright (no rows, labels of the wrong length)."""
+
+
+class InferencePathError(LoopError):
+    """The model cannot score data through the pipeline's inference steps."""
 
 
 class LoopBusyError(LoopError):

@@ -80,6 +80,9 @@ def make_loop(
         "monitors": [Monitor(TabularDrift(alpha=0.01), on="features")],
         "gates": [HoldoutGate(), metric_not_worse("accuracy", tolerance=0.5)],
         "store": ContentStore(f"{url}/store", **options),
+        # 40 % of a 300-row batch is 120 held-out rows: enough (>= min_holdout) to
+        # decide on the batch that triggered.
+        "holdout_fraction": 0.4,
     }
     params.update(kw)
     return ContinuousTraining(pipeline(), **params)
@@ -145,7 +148,7 @@ def test_bad_batch_is_quarantined_never_trained_on(loop: ContinuousTraining) -> 
     retrain = loop.observe(shifted_X, labels=shifted_y)
     assert retrain.decision == "promoted"
     training = loop.store.get(retrain.dataset_digest)
-    assert len(training) == 600 + 300 - 90  # reference + shifted rows - 30 % held out
+    assert len(training) == 600 + 300 - 120  # reference + shifted rows - 40 % held out
     assert not training[FEATURES].isna().any().any()
 
 
@@ -208,8 +211,8 @@ def test_trigger_without_labels_waits_for_labels(loop: ContinuousTraining) -> No
 def test_schedule_trigger(tmp_path: Any) -> None:
     lp = make_loop(str(tmp_path), retrain_every=2, monitors=())
     lp.bootstrap(make_data(600, seed=1))
-    first = observe(lp, make_data(100, seed=10))
-    second = observe(lp, make_data(100, seed=11))
+    first = observe(lp, make_data(300, seed=10))
+    second = observe(lp, make_data(300, seed=11))
     assert first.decision == "no-change"
     assert second.triggers == ("schedule",)
     assert second.decision in ("promoted", "refused")

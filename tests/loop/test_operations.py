@@ -242,12 +242,17 @@ def test_status_sees_an_alias_moved_outside_the_loop(loop: ContinuousTraining) -
 def test_state_from_a_checkpoint_equals_the_full_fold(tmp_path: Path) -> None:
     lp = make_loop(str(tmp_path), checkpoint_every=3)
     lp.bootstrap(make_data(600, seed=1))
-    for seed in range(20, 26):
+    for seed in range(20, 23):
+        observe(lp, make_data(80, seed=seed))
+    assert observe(lp, make_data(**SHIFTED)).decision == "promoted"
+    for seed in range(23, 25):
         observe(lp, make_data(80, seed=seed))
     assert lp._journal.checkpoint_numbers() == [3, 6]
     full = _State()
     for event in lp._journal.all_events():
-        full.fold(event)
+        full.fold(event, lp)
+    assert lp._state is not None
+    assert lp._state.to_dict() == full.to_dict()  # the live state is the fold
     fresh = make_loop(str(tmp_path), checkpoint_every=3)
 
     def no_listing() -> Any:

@@ -34,6 +34,9 @@ _WINDOW = (
     "data_input",
     "model_step",
     "metrics_step",
+    "features_step",
+    "min_holdout",
+    "cooldown",
 )
 
 
@@ -45,6 +48,13 @@ def _describe(obj: Any) -> str:
         name = getattr(obj, "__qualname__", getattr(obj, "__name__", "gate"))
         return f"{name}<code {code_fingerprint(obj)[:16]}>"
     return repr(obj)
+
+
+def _value(value: Any) -> Any:
+    """A parameter as stored: JSON values as they are, anything else described."""
+    if value is None or isinstance(value, str | int | float | bool):
+        return value
+    return _describe(value)
 
 
 def _pipeline(pipeline: Any) -> dict[str, str]:
@@ -77,7 +87,7 @@ def definition(loop: Any) -> dict[str, Any]:
         ],
         "gates": [_describe(g) for g in loop.gates],
         "rollout": None if loop.rollout is None else _describe(loop.rollout),
-        "window": {k: getattr(loop, k) for k in _WINDOW},
+        "window": {k: _value(getattr(loop, k, None)) for k in _WINDOW},
         "schema": schema,
     }
 

@@ -215,6 +215,9 @@ def run_demo(
         ),
         store=ContentStore(f"{base}/store", **options),
         performance_drop=0.05,
+        # Half of each 120-row batch is held out, so two batches give the 100
+        # held-out rows a promotion decision needs.
+        holdout_fraction=0.5,
     )
     boot, batches = demo_scenario()
     loop.schema = demo_schema(boot)

@@ -18,6 +18,7 @@ import pandas as pd
 from pydantic import Field
 
 from mlopskit._results import Result
+from mlopskit.loop._compare import PairedComparison
 from mlopskit.registry import GateOutcome
 
 __all__ = ["Decision", "Kind", "LoopEvent", "MonitorOutcome"]
@@ -85,7 +86,18 @@ class LoopEvent(Result):
     performance
         The production model's score on the labelled batch, if labels came.
     triggers
-        Why a retrain started: ``"drift:<monitor>"``, ``"performance"``, ``"schedule"``.
+        Why a retrain started: ``"drift:<monitor>"``, ``"performance"``, ``"schedule"``
+        (for ``"waiting-for-labels"``: the triggers of the change being gathered).
+    suppressed
+        Triggers that held on this batch but were held back (cooldown, or a drift
+        monitor disarmed until it next reports no drift).
+    change_seq
+        The event that opened the change a retrain (or the wait for it) is about.
+    baseline
+        The performance baseline the batch was compared with.
+    features_step
+        (bootstrap) The pipeline step whose output the model takes; ``None``: the
+        raw batch columns.
     dataset_digest, dataset_version
         The training data snapshot a retrain used.
     run_id
@@ -94,6 +106,9 @@ class LoopEvent(Result):
         The registered candidate and both models' scores on the held-out rows.
     gates
         Each promotion gate's outcome (the rollout simulation is one of them).
+    comparison
+        The paired comparison of candidate and production on the held-out rows:
+        n, the difference, its interval and the method.
     rollout
         A summary of the simulated rollout, if one ran.
     production_version
@@ -116,6 +131,10 @@ class LoopEvent(Result):
     monitors: tuple[MonitorOutcome, ...] = ()
     performance: float | None = None
     triggers: tuple[str, ...] = ()
+    suppressed: tuple[str, ...] = ()
+    change_seq: int | None = None
+    baseline: float | None = None
+    features_step: str | None = None
     dataset_digest: str | None = None
     dataset_version: int | None = None
     run_id: str | None = None
@@ -125,6 +144,7 @@ class LoopEvent(Result):
     candidate_score: float | None = None
     production_score: float | None = None
     gates: tuple[GateOutcome, ...] = ()
+    comparison: PairedComparison | None = None
     rollout: dict[str, float] = Field(default_factory=dict)
     production_version: int | None = None
     reasons: tuple[str, ...] = ()
@@ -161,6 +181,11 @@ class LoopEvent(Result):
             "candidate_version": self.candidate_version,
             "candidate_score": self.candidate_score,
             "production_score": self.production_score,
+            "holdout_rows": None if self.comparison is None else self.comparison.n,
+            "gain": None if self.comparison is None else self.comparison.difference,
+            "gain_low": None if self.comparison is None else self.comparison.low,
+            "gain_high": None if self.comparison is None else self.comparison.high,
+            "suppressed": ",".join(self.suppressed),
             "gates_failed": ",".join(g.gate for g in self.gates if not g.passed),
             "production_version": self.production_version,
             "reasons": " ".join(self.reasons),

@@ -5,8 +5,8 @@ recorded with each version. A candidate trained on new data should also be compa
 with production on the *same* fresh rows; these gates do that, and the loop turns them
 into ordinary registry gates at promotion time, so every refusal is in the audit log.
 
-- :class:`HoldoutGate`: the candidate's score on the held-out rows is at least
-  production's (plus ``min_gain``).
+- :class:`HoldoutGate`: the candidate beats production on the same held-out rows,
+  by a stated margin at a stated confidence (a paired interval).
 - :class:`RolloutCheck`: a rollout of the candidate is simulated with
   :func:`mlopskit.rollout.simulate`, the two models' error rates taken from the
   held-out rows; it passes when the simulated analysis promotes the candidate often
@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 
 from mlopskit.errors import InvalidParameterError
+from mlopskit.loop._compare import PairedComparison
 from mlopskit.registry import GateOutcome
 
 __all__ = ["HoldoutGate", "RolloutCheck"]
@@ -30,40 +31,105 @@ __all__ = ["HoldoutGate", "RolloutCheck"]
 
 @dataclass(frozen=True)
 class HoldoutGate:
-    """Pass when the candidate scores at least production's score on held-out rows.
+    """Promote only when the candidate beats production on the same held-out rows.
+
+    Both models score the same fresh labelled rows (none of them trained either
+    model), and the gate decides on the paired difference ``candidate - production``
+    with its one-sided ``1 - alpha`` lower confidence bound ``low``
+    (:class:`PairedComparison`: the Bonett–Price interval for accuracy, a paired
+    bootstrap for any other metric). The rule:
+
+    - **superiority** (default): pass when ``low > min_gain``; the candidate is
+      better by more than ``min_gain`` at confidence ``1 - alpha``. Under no real
+      difference a candidate passes with probability at most about ``alpha``.
+    - **non-inferiority** (``schedule_margin``, for retrains the schedule alone
+      triggered): pass when ``low > -schedule_margin``: not worse by more than the
+      margin, at confidence ``1 - alpha``.
+
+    In both, the observed difference must be positive (a tie never promotes), and a
+    holdout of fewer than ``min_rows`` rows fails.
 
     Parameters
     ----------
     min_gain
-        How much better the candidate must be (in the loop's ``metric``); negative
-        values tolerate a small loss.
+        The superiority margin, in the loop's ``metric`` (a negative value makes
+        the rule a non-inferiority one for every trigger).
+    schedule_margin
+        The non-inferiority margin for schedule-only retrains (``None``: the
+        superiority rule applies to them too).
+    alpha
+        One-sided error rate of the decision.
+    min_rows
+        The fewest held-out rows the gate decides on.
+    n_boot
+        Bootstrap resamples (metrics other than accuracy).
+    random_state
+        Seed of the bootstrap.
 
     Examples
     --------
-    >>> HoldoutGate(min_gain=0.01).outcome(candidate=0.93, production=0.90).passed
+    >>> from mlopskit.loop._compare import paired_accuracy
+    >>> rng = np.random.default_rng(0)
+    >>> production = rng.random(300) < 0.80
+    >>> candidate = production | (rng.random(300) < 0.5)   # fixes half the errors
+    >>> gate = HoldoutGate()
+    >>> gate.outcome(paired_accuracy(candidate, production, alpha=0.05)).passed
     True
-    >>> HoldoutGate().outcome(candidate=0.80, production=0.90).reason
-    'candidate 0.8000 < production 0.9000 + 0 on the held-out rows'
+    >>> gate.outcome(paired_accuracy(production, production, alpha=0.05)).passed
+    False
     """
 
     min_gain: float = 0.0
+    schedule_margin: float | None = None
+    alpha: float = 0.05
+    min_rows: int = 100
+    n_boot: int = 400
+    random_state: int | None = 0
 
-    def outcome(self, *, candidate: float, production: float | None) -> GateOutcome:
-        """Decide from the two scores."""
-        if production is None:
-            return GateOutcome(
-                gate="holdout", passed=True, reason="no production model"
+    def __post_init__(self) -> None:
+        if not 0.0 < self.alpha < 0.5:
+            raise InvalidParameterError(
+                f"`alpha` must be in (0, 0.5). Got {self.alpha!r} instead."
             )
-        passed = candidate >= production + self.min_gain
-        sign = ">=" if passed else "<"
-        return GateOutcome(
-            gate="holdout",
-            passed=bool(passed),
-            reason=(
-                f"candidate {candidate:.4f} {sign} production {production:.4f} + "
-                f"{self.min_gain:g} on the held-out rows"
-            ),
+        if self.min_rows < 1:
+            raise InvalidParameterError(
+                f"`min_rows` must be a positive int. Got {self.min_rows!r} instead."
+            )
+        if self.schedule_margin is not None and self.schedule_margin < 0:
+            raise InvalidParameterError(
+                "`schedule_margin` must be >= 0 or None. "
+                f"Got {self.schedule_margin!r} instead."
+            )
+
+    def rule(self, *, scheduled: bool = False) -> tuple[str, float]:
+        """The rule applied and the bound ``low`` must exceed."""
+        if scheduled and self.schedule_margin is not None:
+            return "non-inferiority", -self.schedule_margin
+        return ("superiority" if self.min_gain >= 0 else "non-inferiority"), (
+            self.min_gain
         )
+
+    def outcome(
+        self, comparison: PairedComparison, *, scheduled: bool = False
+    ) -> GateOutcome:
+        """Decide from a paired comparison on the held-out rows."""
+        rule, bound = self.rule(scheduled=scheduled)
+        c = comparison
+        stated = (
+            f"{c.metric} candidate - production = {c.difference:+.4f} on {c.n} "
+            f"held-out rows, {1 - 2 * c.alpha:.0%} interval [{c.low:+.4f}, "
+            f"{c.high:+.4f}] ({c.method}); rule: {rule}, lower bound > {bound:+g} "
+            f"and difference > 0 (alpha {c.alpha:g})"
+        )
+        if c.n < self.min_rows:
+            passed, why = False, f"only {c.n} held-out rows (needs {self.min_rows})"
+        elif c.difference <= 0:
+            passed, why = False, "no observed gain (a tie never promotes)"
+        elif c.low <= bound:
+            passed, why = False, f"lower bound {c.low:+.4f} <= {bound:+g}"
+        else:
+            passed, why = True, "passed"
+        return GateOutcome(gate="holdout", passed=passed, reason=f"{why}: {stated}")
 
 
 def _default_strategy() -> Any:

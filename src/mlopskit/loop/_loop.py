@@ -18,7 +18,9 @@ What does *not* belong here: the event records (``_events.py``), the monitors
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import datetime as _dt
+import json
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -26,15 +28,25 @@ import numpy as np
 import pandas as pd
 
 from mlopskit.errors import (
+    BatchError,
     InvalidParameterError,
     LoopError,
     PromotionRefusedError,
 )
 from mlopskit.loop import _config, _ops
+from mlopskit.loop._compare import PairedComparison, paired_accuracy, paired_bootstrap
 from mlopskit.loop._events import LoopEvent, events_frame
 from mlopskit.loop._gates import HoldoutGate, RolloutCheck
+from mlopskit.loop._inference import InferencePath, derive_path
 from mlopskit.loop._journal import Claim, Journal, is_live
 from mlopskit.loop._monitors import FittedMonitors, as_monitors
+from mlopskit.loop._triggers import TriggerState
+from mlopskit.loop._window import (
+    DEFAULT_WINDOW,
+    Part,
+    check_window,
+    select,
+)
 from mlopskit.registry import GateOutcome, ModelRegistry
 from mlopskit.schema import Schema
 from mlopskit.versioning import ContentStore, fingerprint, snapshot
@@ -89,18 +101,32 @@ class ContinuousTraining:
         …): higher is better.
     performance_drop
         Retrain when production's score on a labelled batch falls this far below
-        its score at promotion.
+        the baseline: its score measured on fresh labelled rows (see
+        ``_triggers.py``).
     retrain_every
         Also retrain every this many accepted batches (a schedule), or ``None``.
     holdout_fraction
-        Share of the newest labelled rows held out of retraining to compare the
-        candidate with production.
+        Share of each labelled batch (its newest rows) held out of retraining, to
+        compare the candidate with production on rows neither trained on.
     training_window
-        Train on at most this many most recent rows (``None``: all).
+        The rows a retrain trains on: an int (the newest that many labelled rows;
+        default 10,000), a :class:`datetime.timedelta` (rows that arrived within it),
+        a function ``rows -> rows``, or ``"all"``/``None`` (unbounded).
     alias
         The alias the loop promotes (``"production"``).
     data_input, model_step, metrics_step
         Names of the pipeline's data input and of its model and metrics steps.
+    features_step
+        The step whose output the model takes (its label column dropped): monitors
+        on predictions, scoring, gates and the rollout check run the batch through
+        the steps up to it. ``None``: the raw batch columns. ``"auto"`` (default):
+        derived at bootstrap (see ``_inference.py``), and the bootstrap refuses a
+        pipeline whose model cannot score a slice of its own training data.
+    min_holdout
+        A triggered retrain waits until the held-out rows gathered since the
+        trigger reach this many.
+    cooldown
+        Accepted batches after a retrain during which no trigger starts another.
 
     Examples
     --------
@@ -141,7 +167,7 @@ class ContinuousTraining:
         performance_drop: float = 0.05,
         retrain_every: int | None = None,
         holdout_fraction: float = 0.3,
-        training_window: int | None = None,
+        training_window: Any = DEFAULT_WINDOW,
         alias: str = "production",
         data_input: str = "data",
         model_step: str = "model",
@@ -151,6 +177,9 @@ class ContinuousTraining:
         lease: float = 3600.0,
         checkpoint_every: int = 100,
         new_epoch: bool = False,
+        features_step: str | None = "auto",
+        min_holdout: int = 100,
+        cooldown: int = 2,
     ) -> None:
         self.pipeline = pipeline
         self.registry = (
@@ -179,6 +208,9 @@ class ContinuousTraining:
         self.lease = lease
         self.checkpoint_every = checkpoint_every
         self.new_epoch = new_epoch
+        self.features_step = features_step
+        self.min_holdout = min_holdout
+        self.cooldown = cooldown
         self._check_params()
         self._events = Storage(
             self.store.fs, self.store.root, self.store.url, error=LoopError
@@ -205,11 +237,16 @@ class ContinuousTraining:
             raise InvalidParameterError(
                 f"`retrain_every` must be a positive int or None. Got {self.retrain_every!r}."
             )
-        if self.training_window is not None and self.training_window < 1:
-            raise InvalidParameterError(
-                "`training_window` must be a positive int or None. "
-                f"Got {self.training_window!r}."
-            )
+        check_window(self.training_window)
+        for name in ("min_holdout", "cooldown"):
+            value = getattr(self, name)
+            if not isinstance(value, int) or value < (
+                1 if name == "min_holdout" else 0
+            ):
+                raise InvalidParameterError(
+                    f"`{name}` must be a{' positive' if name == 'min_holdout' else ' non-negative'}"
+                    f" int. Got {value!r} instead."
+                )
         if not self.lease > 0:
             raise InvalidParameterError(
                 f"`lease` must be a positive number of seconds. Got {self.lease!r}."
@@ -240,8 +277,16 @@ class ContinuousTraining:
             The data does not satisfy the ``schema`` given to the loop.
         StepFailedError
             The training pipeline failed; nothing was registered.
+        InferencePathError
+            The trained model cannot score a slice of its own training data through
+            the pipeline's feature steps (``features_step``); nothing was registered.
         """
         features, _ = self._split(data, require_labels=True)
+        if len(features) == 0:
+            raise BatchError(
+                "The bootstrap data has no rows. Pass the labelled training data.",
+                column=None,
+            )
         schema = (
             self.schema
             if self.schema is not None
@@ -270,6 +315,17 @@ class ContinuousTraining:
         )
         run = self._train(data).raise_for_status()
         model = run.outputs[self.model_step]
+        path = derive_path(
+            self.pipeline,
+            model,
+            data,
+            score=self._score,
+            features_step=None if self.features_step == "auto" else self.features_step,
+            derive=self.features_step == "auto",
+            model_step=self.model_step,
+            data_input=self.data_input,
+            target=self.target,
+        )
         metrics = self._metrics(run)
         mv = self._journal.register(
             self.registry,
@@ -295,10 +351,14 @@ class ContinuousTraining:
             **_step_counts(run),
             candidate_version=mv.version,
             candidate_score=metrics.get(self.metric),
+            baseline=metrics.get(self.metric),
+            features_step=path.features_step,
             production_version=mv.version,
             reasons=(
                 f"trained v{mv.version} on {len(data)} rows "
                 f"(dataset {self._dataset_name} v{version.version})",
+                f"inference path: {path.describe()} (scores a slice of its "
+                "training rows)",
                 f"promoted v{mv.version} to {self.alias!r}",
             ),
         )
@@ -351,51 +411,109 @@ class ContinuousTraining:
 
     def _observe(self, state: _State, batch: pd.DataFrame, labels: Any) -> LoopEvent:
         features, labels = self._split(batch, labels=labels)
-        base = {
-            "seq": state.seq + 1,
+        if len(features) == 0:
+            raise BatchError(
+                "The batch has no rows; there is nothing to validate or monitor. "
+                "Skip empty batches before calling observe.",
+                column=None,
+            )
+        seq, now = state.seq + 1, _now()
+        base: dict[str, Any] = {
+            "seq": seq,
             "kind": "observe",
-            "created_at": _now(),
+            "created_at": now,
             "model_name": self.model_name,
             "batch_digest": fingerprint(features),
             "rows": len(features),
         }
+        problems = _batch_problems(state.schema, features, labels)
         report = state.schema.validate(features)
-        if not report.ok:
-            return self._quarantine(batch, report, base, state)
+        if problems or not report.ok:
+            return self._quarantine(batch, report, base, state, problems)
         model = state.model(self)
-        monitors = state.monitors.detect(features, labels, model)
-        performance = None
+        try:
+            model_input = self._path(state).transform(features)
+            monitors, notes = state.monitors.detect(
+                features, labels, model, model_input
+            )
+            performance = (
+                None if labels is None else self._score(model, model_input, labels)
+            )
+        except Exception as exc:  # the model cannot take a batch the schema passed
+            problem = f"the production model cannot score the batch: {_brief(exc)}"
+            return self._quarantine(batch, report, base, state, (problem,))
         labelled_digest = None
         if labels is not None:
-            performance = self._score(model, features, labels)
             labelled = features.assign(**{self.target: np.asarray(labels)})
             labelled_digest = self.store.put(labelled)
             state.pending.append(labelled_digest)
         state.accepted += 1
-        triggers = self._triggers(monitors, performance, state)
-        base.update(
-            monitors=monitors, performance=performance, labelled_digest=labelled_digest
+        scheduled = (
+            self.retrain_every is not None and state.accepted % self.retrain_every == 0
         )
-        if not triggers:
-            reasons = (
+        fired, suppressed = state.triggers.evaluate(
+            monitors,
+            performance,
+            drop=self.performance_drop,
+            cooldown=self.cooldown,
+            scheduled=scheduled,
+        )
+        base.update(
+            monitors=monitors,
+            performance=performance,
+            labelled_digest=labelled_digest,
+            suppressed=suppressed,
+            baseline=state.triggers.baseline,
+        )
+        held = tuple(f"{t} held back ({self._why_held(t, state)})" for t in suppressed)
+        if labelled_digest is not None:
+            state.parts.append(Part(seq, labelled_digest, len(features), now))
+        change = state.triggers.change_seq
+        if change is None and not fired:
+            reasons: tuple[str, ...] = (
                 ("no monitor drifted", "performance held")
                 if labels is not None
                 else ("no monitor drifted",)
             )
+            if suppressed:
+                reasons = held
             return self._finish(
-                state, {**base, "decision": "no-change", "reasons": reasons}
+                state,
+                {**base, "decision": "no-change", "reasons": (*reasons, *notes)},
             )
-        if not state.pending:
+        triggers = fired if change is None else state.triggers.change_triggers
+        change = seq if change is None else change
+        base.update(triggers=triggers, change_seq=change)
+        held_out = self._holdout_rows(state, change)
+        if held_out < self.min_holdout:
+            why = (
+                f"triggered ({', '.join(triggers)}) at event #{change}; "
+                f"{held_out} of the {self.min_holdout} held-out rows needed "
+                "gathered since"
+            )
             return self._finish(
                 state,
                 {
                     **base,
                     "decision": "waiting-for-labels",
-                    "triggers": triggers,
-                    "reasons": ("triggered, but no labelled rows yet to retrain on",),
+                    "reasons": (why, *held, *notes),
                 },
             )
         return self._retrain(state, base, triggers)
+
+    def _why_held(self, trigger: str, state: _State) -> str:
+        since = state.triggers.since_retrain
+        if since is not None and since < self.cooldown:
+            return (
+                f"cooldown: batch {since + 1} of {self.cooldown} after the last retrain"
+            )
+        return "the monitor has not reported a clean batch since its last retrain"
+
+    def _holdout_rows(self, state: _State, change: int) -> int:
+        return sum(self._n_holdout(p.rows) for p in state.parts if p.seq >= change)
+
+    def _n_holdout(self, rows: int) -> int:
+        return round(rows * self.holdout_fraction)
 
     def history(
         self, *, start: int | None = None, limit: int | None = None
@@ -466,7 +584,12 @@ class ContinuousTraining:
     # -- steps of observe ------------------------------------------------------------
 
     def _quarantine(
-        self, batch: pd.DataFrame, report: Any, base: dict[str, Any], state: _State
+        self,
+        batch: pd.DataFrame,
+        report: Any,
+        base: dict[str, Any],
+        state: _State,
+        problems: tuple[str, ...] = (),
     ) -> LoopEvent:
         digest = self.store.put(batch)
         failures = report.failures
@@ -476,10 +599,18 @@ class ContinuousTraining:
                 for c, k in zip(failures["column"], failures["check"], strict=True)
             }
         )
+        found = (
+            (
+                f"{len(failures)} validation failure(s): "
+                + ", ".join(shown[:5])
+                + (" …" if len(shown) > 5 else ""),
+            )
+            if len(failures)
+            else ()
+        )
         reasons = (
-            f"{len(failures)} validation failure(s): "
-            + ", ".join(shown[:5])
-            + (" …" if len(shown) > 5 else ""),
+            *problems,
+            *found,
             f"batch kept in quarantine as {digest[:24]}…; not used for training",
         )
         return self._finish(
@@ -487,40 +618,29 @@ class ContinuousTraining:
             {
                 **base,
                 "decision": "quarantined",
-                "validation_failures": len(failures),
+                "validation_failures": len(failures) + len(problems),
                 "quarantine_digest": digest,
                 "reasons": reasons,
             },
         )
 
-    def _triggers(
-        self, monitors: tuple[Any, ...], performance: float | None, state: _State
-    ) -> tuple[str, ...]:
-        triggers = [f"drift:{m.name}" for m in monitors if m.drift]
-        if (
-            performance is not None
-            and state.baseline is not None
-            and performance < state.baseline - self.performance_drop
-        ):
-            triggers.append("performance")
-        if self.retrain_every is not None and state.accepted % self.retrain_every == 0:
-            triggers.append("schedule")
-        return tuple(triggers)
-
     def _retrain(
         self, state: _State, base: dict[str, Any], triggers: tuple[str, ...]
     ) -> LoopEvent:
         base = {**base, "triggers": triggers}
-        pool = pd.concat([self.store.get(d) for d in state.pending], ignore_index=True)
-        n_hold = max(1, round(len(pool) * self.holdout_fraction))
-        holdout, fresh = (
-            pool.iloc[len(pool) - n_hold :],
-            pool.iloc[: len(pool) - n_hold],
-        )
-        reference = self.store.get(str(state.reference))
-        training = pd.concat([reference, fresh], ignore_index=True)
-        if self.training_window is not None:
-            training = training.iloc[-self.training_window :].reset_index(drop=True)
+        change = base["change_seq"]
+        holdout_parts = [p for p in state.parts if p.seq >= change]
+        tails = [self._tail(p) for p in holdout_parts]
+        holdout = pd.concat([t for t in tails if len(t)], ignore_index=True)
+        held = {p.seq for p in holdout_parts}
+
+        def load(part: Part) -> pd.DataFrame:
+            frame = self.store.get(part.digest)
+            if part.seq in held:
+                frame = frame.iloc[: len(frame) - self._n_holdout(part.rows)]
+            return frame
+
+        training = select(self.training_window, state.parts, load, base["created_at"])
         try:
             version = snapshot(
                 training,
@@ -561,6 +681,47 @@ class ContinuousTraining:
                 },
             )
 
+    def _compare(
+        self,
+        gate: HoldoutGate,
+        candidate: Any,
+        production: Any,
+        X: Any,
+        y: np.ndarray,
+    ) -> PairedComparison:
+        """Both models on the same held-out rows: the paired difference and interval."""
+        if self.metric == "accuracy":
+            return paired_accuracy(
+                np.asarray(candidate.predict(X)) == y,
+                np.asarray(production.predict(X)) == y,
+                alpha=gate.alpha,
+            )
+
+        def score(rows: np.ndarray) -> tuple[float, float]:
+            part = X.iloc[rows] if hasattr(X, "iloc") else np.asarray(X)[rows]
+            return (
+                self._score(candidate, part, y[rows]),
+                self._score(production, part, y[rows]),
+            )
+
+        return paired_bootstrap(
+            score,
+            len(y),
+            metric=self.metric,
+            alpha=gate.alpha,
+            n_boot=gate.n_boot,
+            random_state=gate.random_state,
+        )
+
+    def _path(self, state: _State) -> InferencePath:
+        return InferencePath(
+            self.pipeline, state.features_step, self.data_input, self.target
+        )
+
+    def _tail(self, part: Part) -> pd.DataFrame:
+        frame = self.store.get(part.digest)
+        return frame.iloc[len(frame) - self._n_holdout(part.rows) :]
+
     def _register_and_gate(
         self,
         state: _State,
@@ -571,9 +732,17 @@ class ContinuousTraining:
     ) -> LoopEvent:
         candidate = run.outputs[self.model_step]
         production = state.model(self)
-        x_hold, y_hold = self._split(holdout, require_labels=True)
-        cand_score = self._score(candidate, x_hold, y_hold)
-        prod_score = self._score(production, x_hold, y_hold)
+        x_raw, y_hold = self._split(holdout, require_labels=True)
+        x_hold = self._path(state).transform(x_raw)
+        y_hold = np.asarray(y_hold)
+        judges = [g for g in self.gates if isinstance(g, HoldoutGate)] or [
+            HoldoutGate()
+        ]
+        comparisons = {
+            g: self._compare(g, candidate, production, x_hold, y_hold) for g in judges
+        }
+        comparison = comparisons[judges[0]]
+        cand_score, prod_score = comparison.candidate, comparison.production
         metrics = {**self._metrics(run), f"holdout_{self.metric}": cand_score}
         mv = self._journal.register(
             self.registry,
@@ -584,10 +753,11 @@ class ContinuousTraining:
             lineage={"datasets": {"training": version.digest}, "run_id": run.run_id},
             tags={"trigger": ",".join(base["triggers"])},
         )
+        scheduled = tuple(base["triggers"]) == ("schedule",)
         gates: list[Any] = []
         for gate in self.gates:
             outcome = (
-                gate.outcome(candidate=cand_score, production=prod_score)
+                gate.outcome(comparisons[gate], scheduled=scheduled)
                 if isinstance(gate, HoldoutGate)
                 else None
             )
@@ -611,6 +781,7 @@ class ContinuousTraining:
             "candidate_version": mv.version,
             "candidate_score": cand_score,
             "production_score": prod_score,
+            "comparison": comparison,
             "rollout": rollout,
         }
         trained = (
@@ -729,6 +900,7 @@ class ContinuousTraining:
         event = LoopEvent(**{**fields, "production_version": state.production})
         self._write(event)
         state.seq = event.seq
+        state.triggers.record(_ops.for_triggers(event), baseline_rows=self.min_holdout)
         if event.decision == "pending_approval":
             state.await_approval(event)
         return event
@@ -859,11 +1031,11 @@ class ContinuousTraining:
             if saved is not None:
                 state = _State.from_dict(saved)
                 for event in self._journal.events_after(seq):
-                    state.fold(event)
+                    state.fold(event, self)
                 return state
         state = _State()
         for event in self._journal.all_events():
-            state.fold(event)
+            state.fold(event, self)
         return state
 
 
@@ -888,22 +1060,39 @@ class _State:
         self.schema: Any = None
         self.monitors: FittedMonitors
         self._model: tuple[int, Any] | None = None
+        self.features_step: str | None = None  # the inference path's last step
+        self.triggers = TriggerState()  # hysteresis, cooldown, baseline, open change
+        self.parts: list[Part] = []  # labelled rows since the bootstrap, oldest first
 
     _DERIVED = ("schema", "monitors")
 
     def to_dict(self) -> dict[str, Any]:
         """The folded fields, as JSON values (a checkpoint)."""
-        return {
+        out = {
             k: v
             for k, v in vars(self).items()
             if not k.startswith("_") and k not in self._DERIVED
         }
+        out["triggers"] = {
+            k: sorted(v) if isinstance(v, set) else v
+            for k, v in dataclasses.asdict(self.triggers).items()
+        }
+        out["parts"] = [[p.seq, p.digest, p.rows, p.at.isoformat()] for p in self.parts]
+        return dict(json.loads(json.dumps(out)))
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> _State:
         state = cls()
         for key, value in data.items():
             setattr(state, key, value)
+        triggers = dict(data.get("triggers") or {})
+        triggers["disarmed"] = set(triggers.get("disarmed") or ())
+        triggers["change_triggers"] = tuple(triggers.get("change_triggers") or ())
+        state.triggers = TriggerState(**triggers)
+        state.parts = [
+            Part(int(seq), str(digest), int(rows), _dt.datetime.fromisoformat(at))
+            for seq, digest, rows, at in data.get("parts") or ()
+        ]
         return state
 
     @classmethod
@@ -912,11 +1101,11 @@ class _State:
     ) -> _State:
         state = cls()
         for event in events:
-            state.fold(event)
+            state.fold(event, loop)
         state.finish(loop)
         return state
 
-    def fold(self, event: LoopEvent) -> None:
+    def fold(self, event: LoopEvent, loop: ContinuousTraining) -> None:
         """Apply one event."""
         self.seq = max(self.seq, event.seq)
         if event.decision == "interrupted":
@@ -930,10 +1119,21 @@ class _State:
             # it reports one under the loop's metric name.
             self.baseline, self.pending, self.accepted = event.candidate_score, [], 0
             self.awaiting = {}
+            self.features_step = event.features_step
+            self.triggers.start(event.baseline)
+            self.parts = [
+                Part(event.seq, str(event.dataset_digest), event.rows, event.created_at)
+            ]
         elif event.kind == "observe" and event.decision != "quarantined":
             self.accepted += 1
             if event.labelled_digest is not None:
                 self.pending.append(event.labelled_digest)
+                self.parts.append(
+                    Part(event.seq, event.labelled_digest, event.rows, event.created_at)
+                )
+            self.triggers.record(
+                _ops.for_triggers(event), baseline_rows=loop.min_holdout
+            )
             if event.decision == "promoted":
                 self.promote(
                     event.dataset_digest, event.candidate_version, event.candidate_score
@@ -978,7 +1178,34 @@ class _State:
         """Fit the monitors on the production model's training data."""
         reference = loop.store.get(str(self.reference))
         features, labels = loop._split(reference, require_labels=True)
-        self.monitors.fit(features, labels, self.model(loop))
+        model_input = loop._path(self).transform(features)
+        self.monitors.fit(features, labels, self.model(loop), model_input)
+
+
+def _batch_problems(
+    schema: Schema, features: pd.DataFrame, labels: Any
+) -> tuple[str, ...]:
+    """What the loop refuses to train on beyond the schema: each names its column."""
+    problems = [
+        f"{c}: unexpected column (not in the schema)"
+        for c in features.columns
+        if c not in schema.columns
+    ]
+    problems += [
+        f"{c}: every value is null"
+        for c in features.columns
+        if features[c].isna().all()
+    ]
+    if labels is not None:
+        missing = int(pd.isna(pd.Series(np.asarray(labels, dtype=object))).sum())
+        if missing:
+            problems.append(f"labels: {missing} null label(s)")
+    return tuple(problems)
+
+
+def _brief(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return f"{type(exc).__name__}: {text[0] if text else ''}"
 
 
 def _step_counts(run: Any) -> dict[str, Any]:

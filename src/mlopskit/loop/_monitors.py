@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 from sklearn.base import clone
 
-from mlopskit.errors import InvalidParameterError
+from mlopskit.errors import InvalidParameterError, MlopsKitError
 from mlopskit.loop._events import MonitorOutcome
 
 __all__ = ["Monitor", "Signal"]
@@ -103,16 +103,20 @@ def as_monitors(monitors: Any) -> tuple[Monitor, ...]:
 
 
 def signal(
-    monitor: Monitor, features: pd.DataFrame, labels: Any, model: Any
+    monitor: Monitor, features: pd.DataFrame, labels: Any, model: Any, model_input: Any
 ) -> Any | None:
-    """The data ``monitor`` watches in this batch; ``None`` if not available."""
+    """The data ``monitor`` watches in this batch; ``None`` if not available.
+
+    ``features`` are the raw batch columns; ``model_input`` is what the inference
+    path makes of them (what the model is called on).
+    """
     if monitor.on == "features":
         return features[list(monitor.columns)] if monitor.columns else features
     if monitor.on == "labels":
         return None if labels is None else np.asarray(labels)
     if monitor.on == "predictions":
-        return np.asarray(model.predict(features))
-    proba = np.asarray(model.predict_proba(features), dtype=float)
+        return np.asarray(model.predict(model_input))
+    proba = np.asarray(model.predict_proba(model_input), dtype=float)
     return pd.DataFrame(proba, columns=[f"p{i}" for i in range(proba.shape[1])])
 
 
@@ -123,25 +127,39 @@ class FittedMonitors:
         self.monitors = monitors
         self.fitted: dict[str, Any] = {}
 
-    def fit(self, features: pd.DataFrame, labels: Any, model: Any) -> None:
+    def fit(
+        self, features: pd.DataFrame, labels: Any, model: Any, model_input: Any
+    ) -> None:
         """Fit a clone of every detector on the reference signals."""
         self.fitted = {}
         for m in self.monitors:
-            reference = signal(m, features, labels, model)
+            reference = signal(m, features, labels, model, model_input)
             if reference is not None:
                 self.fitted[m.name] = clone(m.detector).fit(reference)
 
     def detect(
-        self, features: pd.DataFrame, labels: Any, model: Any
-    ) -> tuple[MonitorOutcome, ...]:
-        """Run every fitted monitor on this batch's signals."""
+        self, features: pd.DataFrame, labels: Any, model: Any, model_input: Any
+    ) -> tuple[tuple[MonitorOutcome, ...], tuple[str, ...]]:
+        """Run every fitted monitor on this batch's signals.
+
+        Returns the outcomes and, for each monitor that could not judge the batch
+        (too few rows for its test, say), a sentence saying why; a monitor that
+        cannot judge a batch reports nothing rather than stopping the loop.
+        """
         outcomes = []
+        notes = []
         for m in self.monitors:
             detector = self.fitted.get(m.name)
-            sample = signal(m, features, labels, model)
-            if detector is None or sample is None:
+            if detector is None:
                 continue
-            result = detector.detect(sample)
+            try:
+                sample = signal(m, features, labels, model, model_input)
+                if sample is None:
+                    continue
+                result = detector.detect(sample)
+            except MlopsKitError as exc:  # the detector refuses this input: say so
+                notes.append(f"monitor {m.name} could not judge the batch: {exc}")
+                continue
             outcomes.append(
                 MonitorOutcome(
                     name=m.name,
@@ -152,4 +170,4 @@ class FittedMonitors:
                     method=str(result.method),
                 )
             )
-        return tuple(outcomes)
+        return tuple(outcomes), tuple(notes)

@@ -95,6 +95,18 @@ def pending(
     }
 
 
+def for_triggers(event: LoopEvent) -> LoopEvent:
+    """The event as the trigger rules should see it.
+
+    A ``"pending_approval"`` decision was a retrain (its candidate is not promoted
+    yet): for the hysteresis and the cooldown it counts as a refused one, so a
+    sustained shift does not retrain again while a person decides.
+    """
+    if event.decision == "pending_approval":
+        return event.model_copy(update={"decision": "refused"})
+    return event
+
+
 def fold(state: Any, event: LoopEvent) -> None:
     """Apply an approval or rollback event to the loop's state."""
     if event.kind == "approval" and event.decision == "promoted":
@@ -108,6 +120,11 @@ def fold(state: Any, event: LoopEvent) -> None:
         state.production = event.candidate_version
         state.baseline = event.candidate_score
         state.awaiting = {}
+    else:
+        return
+    # The new production's score at its promotion is the performance baseline.
+    state.triggers.baseline = event.candidate_score
+    state.triggers.baseline_final = event.candidate_score is not None
 
 
 # -- hooks -------------------------------------------------------------------------
