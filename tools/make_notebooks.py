@@ -132,7 +132,7 @@ LOOP = [
         "code",
         "import tempfile\nfrom mlopskit.drift import LabelDrift, TabularDrift\n"
         "from mlopskit.loop import ContinuousTraining, HoldoutGate, Monitor, RolloutCheck\n"
-        "from mlopskit.loop._demo import demo_pipeline, demo_scenario, demo_schema\n"
+        "from mlopskit.loop.demo import demo_pipeline, demo_scenario, demo_schema\n"
         "from mlopskit.registry import ModelRegistry, metric_not_worse\n\n"
         "root = tempfile.mkdtemp(prefix='mlopskit-loop-')\n"
         "boot, batches = demo_scenario()\n"
@@ -174,8 +174,8 @@ LOOP = [
     ("md", "The HTML report `mlopskit demo` writes, rendered inline."),
     (
         "code",
-        "from IPython.display import HTML\nfrom mlopskit.loop._report import render_report\n"
-        "HTML(render_report(loop))",
+        "from IPython.display import HTML\nfrom mlopskit.loop import report\n"
+        "HTML(report(loop))",
     ),
 ]
 

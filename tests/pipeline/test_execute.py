@@ -157,7 +157,11 @@ def test_unpicklable_exception_from_a_process_travels_as_text() -> None:
     rec = run.steps["bad"]
     assert rec.status == "failed"
     assert rec.error_message == "local"
-    assert "raise Local" in rec.error_traceback
+    # The traceback names the step's frame and the exception; its source lines are
+    # not asserted: cloudpickle >= 3.1.3 rebuilds code objects under "<dynamic-code>",
+    # so the worker has no source to print.
+    assert "in bad\n" in rec.error_traceback
+    assert rec.error_traceback.rstrip().endswith("Local: local")
     with pytest.raises(StepFailedError, match=r"failed with .*Local: local"):
         run.raise_for_status()
 

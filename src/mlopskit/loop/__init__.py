@@ -6,6 +6,9 @@ promotes the first model, ``observe`` validates each production batch, monitors 
 retrains and promotes when a trigger fires and every gate passes. Every decision is a
 :class:`LoopEvent` kept in the store.
 
+:func:`report` renders a loop's history as a self-contained HTML page, and
+:mod:`mlopskit.loop.demo` holds the demo's scenario and pipeline for notebooks.
+
 The names are imported on first use, so the command line can reach
 ``mlopskit.loop._cli`` without importing every block.
 """
@@ -22,6 +25,7 @@ if typing.TYPE_CHECKING:
     from mlopskit.loop._loop import ContinuousTraining
     from mlopskit.loop._monitors import Monitor, Signal
     from mlopskit.loop._ops import LoopStatus, ManualApproval
+    from mlopskit.loop._report import report
 
 __all__ = [
     "ContinuousTraining",
@@ -34,6 +38,7 @@ __all__ = [
     "MonitorOutcome",
     "RolloutCheck",
     "Signal",
+    "report",
 ]
 
 _HOMES = {
@@ -47,6 +52,7 @@ _HOMES = {
     "MonitorOutcome": "_events",
     "RolloutCheck": "_gates",
     "Signal": "_monitors",
+    "report": "_report",
 }
 
 

@@ -15,13 +15,19 @@ import fsspec
 import numpy as np
 import pandas as pd
 
-__all__ = ["render_report", "write_report"]
+__all__ = ["render_report", "report", "write_report"]
 
+# Laid out for a 1280 px window: the page is at most 1200 px wide, a wide table scrolls
+# inside its own box instead of pushing the page sideways, and long cells wrap.
 _STYLE = """
-body { font-family: system-ui, sans-serif; margin: 2em auto; max-width: 1100px; }
+body { font-family: system-ui, sans-serif; margin: 2em auto; max-width: 1200px;
+       padding: 0 1em; box-sizing: border-box; }
+.scroll { overflow-x: auto; max-width: 100%; }
 table { border-collapse: collapse; font-size: 0.85em; margin: 1em 0; }
-th, td { border: 1px solid #ccc; padding: 3px 6px; text-align: left; vertical-align: top; }
-th { background: #f3f3f3; }
+th, td { border: 1px solid #ccc; padding: 3px 6px; text-align: left; vertical-align: top;
+         max-width: 24em; overflow-wrap: anywhere; }
+th { background: #f3f3f3; position: sticky; top: 0; }
+img { max-width: 100%; height: auto; }
 .promoted { background: #e6f6e6; } .refused, .failed { background: #fdecea; }
 .quarantined { background: #fff4e0; }
 """
@@ -43,6 +49,62 @@ _EVENT_COLUMNS = [
     "ran_steps",
     "reasons",
 ]
+
+
+#: Columns that hold whole numbers (versions, sequence numbers, counts); pandas turns
+#: them to floats when a value is missing, and the report prints them back as integers.
+_INTEGER_SUFFIXES = ("version", "seq", "rows", "_steps", "size")
+
+
+def report(
+    loop: Any, path: str | None = None, *, events: Sequence[Any] | None = None
+) -> str:
+    """An HTML report of a loop's history; also written to ``path`` when given.
+
+    The report holds the figures (embedded as PNG, so the file stands alone; they need
+    matplotlib, ``pip install "mlopskit[plot]"``), a table of every event, the model
+    versions and the alias history. It reads well in a 1280 px window: wide tables
+    scroll in their own box.
+
+    Parameters
+    ----------
+    loop
+        The :class:`~mlopskit.loop.ContinuousTraining` loop.
+    path
+        Where to write the report (a local path or an fsspec URL), or ``None``.
+    events
+        The events to report (default: every event of the loop).
+
+    Returns
+    -------
+    str
+        The HTML document; in a notebook, show it with ``IPython.display.HTML``.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_iris
+    >>> from sklearn.linear_model import LogisticRegression
+    >>> from mlopskit.loop import ContinuousTraining, report
+    >>> from mlopskit.pipeline import Pipeline
+    >>> def model(data):
+    ...     X, y = data.drop(columns="target"), data["target"]
+    ...     return LogisticRegression(max_iter=500).fit(X, y)
+    >>> frame = load_iris(as_frame=True).frame.sample(frac=1, random_state=0)
+    >>> loop = ContinuousTraining(
+    ...     Pipeline([model]), registry="memory://doc-report/registry",
+    ...     model_name="iris", monitors={}, gates=[],
+    ...     store="memory://doc-report/store")
+    >>> loop.bootstrap(frame).decision
+    'bootstrapped'
+    >>> html = report(loop, "memory://doc-report/report.html")
+    >>> html.startswith("<!doctype html>"), "<h2>Events</h2>" in html
+    (True, True)
+    """
+    text = render_report(loop, events)
+    if path is not None:
+        with fsspec.open(path, "w", encoding="utf-8") as handle:
+            handle.write(text)
+    return text
 
 
 def render_report(loop: Any, events: Sequence[Any] | None = None) -> str:
@@ -71,11 +133,9 @@ def render_report(loop: Any, events: Sequence[Any] | None = None) -> str:
         "<h2>Events</h2>",
         _events_table(history),
         "<h2>Model versions</h2>",
-        loop.registry.list_versions(loop.model_name).to_html(index=False, na_rep=""),
+        _frame_table(loop.registry.list_versions(loop.model_name)),
         "<h2>Alias history</h2>",
-        loop.registry.history(loop.model_name)
-        .to_frame()
-        .to_html(index=False, na_rep=""),
+        _frame_table(loop.registry.history(loop.model_name).to_frame()),
         "</body></html>",
     ]
     return "".join(parts)
@@ -83,25 +143,51 @@ def render_report(loop: Any, events: Sequence[Any] | None = None) -> str:
 
 def write_report(loop: Any, path: str, events: Sequence[Any] | None = None) -> None:
     """Write :func:`render_report` to ``path`` (a local path or an fsspec URL)."""
-    with fsspec.open(path, "w", encoding="utf-8") as handle:
-        handle.write(render_report(loop, events))
+    report(loop, path, events=events)
 
 
 def _events_table(history: pd.DataFrame) -> str:
-    rows = []
     columns = [c for c in _EVENT_COLUMNS if c in history.columns]
+    classes = [str(d) for d in history["decision"]] if "decision" in history else None
+    return _table(history[columns], classes)
+
+
+def _frame_table(frame: pd.DataFrame) -> str:
+    return _table(frame, None)
+
+
+def _table(frame: pd.DataFrame, classes: list[str] | None) -> str:
+    columns = [str(c) for c in frame.columns]
+    whole = [c.endswith(_INTEGER_SUFFIXES) for c in columns]
     head = "".join(f"<th>{html.escape(c)}</th>" for c in columns)
-    for _, row in history[columns].iterrows():
-        cells = "".join(f"<td>{html.escape(_cell(row[c]))}</td>" for c in columns)
-        rows.append(f"<tr class='{html.escape(str(row['decision']))}'>{cells}</tr>")
-    return f"<table><tr>{head}</tr>{''.join(rows)}</table>"
+    rows = []
+    for i, values in enumerate(frame.itertuples(index=False, name=None)):
+        cells = "".join(
+            f"<td>{html.escape(_cell(v, integer=w))}</td>"
+            for v, w in zip(values, whole, strict=True)
+        )
+        css = f" class='{html.escape(classes[i])}'" if classes is not None else ""
+        rows.append(f"<tr{css}>{cells}</tr>")
+    return f"<div class='scroll'><table><tr>{head}</tr>{''.join(rows)}</table></div>"
 
 
-def _cell(value: Any) -> str:
-    if value is None or (isinstance(value, float) and np.isnan(value)):
+def _cell(value: Any, *, integer: bool = False) -> str:
+    """One table cell: blank for missing, whole numbers as integers, 4 decimals."""
+    if value is None or value is pd.NaT:
         return ""
-    if isinstance(value, float):
+    if isinstance(value, (float, np.floating)):
+        if np.isnan(value):
+            return ""
+        if integer and float(value).is_integer():
+            return str(int(value))
         return f"{value:.4f}"
+    if isinstance(value, (list, tuple)):
+        return "; ".join(_cell(v) for v in value)
+    try:
+        if pd.isna(value):
+            return ""
+    except (TypeError, ValueError):
+        pass  # an array-like cell: printed as it is
     return str(value)
 
 
