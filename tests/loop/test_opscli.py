@@ -8,9 +8,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from tests.loop.test_loop import make_data, make_loop
 
 from mlopskit.cli import main
-from tests.loop.test_loop import make_data, make_loop
 
 
 @pytest.fixture
@@ -40,18 +40,21 @@ def test_observe_history_status_rollback(
     make_data(200, seed=2).to_csv(batch, index=False)
     code, out = run(capsys, "loop", "observe", str(batch), "--loop", spec, "--json")
     assert code == 0
-    assert out["ok"] and out["event"]["decision"] == "no-change"
+    assert out["ok"]
+    assert out["event"]["decision"] == "no-change"
     assert out["event"]["performance"] is not None  # the target column was the labels
     shifted = tmp_path / "shifted.parquet"
     make_data(300, shifted=True, seed=5).to_parquet(shifted)
     code, out = run(capsys, "loop", "observe", str(shifted), "--loop", spec, "--json")
     assert out["event"]["decision"] == "promoted"
     code, out = run(capsys, "loop", "history", "--loop", spec, "--limit", "2", "--json")
-    assert [e["seq"] for e in out["events"]] == [1, 2] and out["next"] == 3
+    assert [e["seq"] for e in out["events"]] == [1, 2]
+    assert out["next"] == 3
     code, text = run(capsys, "loop", "history", "--loop", spec, "--start", "3")
     assert text.startswith("#3 observe: promoted")
     code, out = run(capsys, "loop", "status", "--loop", spec, "--json")
-    assert out["status"]["agrees"] and out["status"]["production_version"] == 2
+    assert out["status"]["agrees"]
+    assert out["status"]["production_version"] == 2
     code, out = run(
         capsys,
         "loop",
@@ -64,7 +67,8 @@ def test_observe_history_status_rollback(
         "pager",
         "--json",
     )
-    assert code == 0 and out["event"]["decision"] == "rolled-back"
+    assert code == 0
+    assert out["event"]["decision"] == "rolled-back"
     code, text = run(capsys, "loop", "status", "--loop", spec)
     assert "production_version: 1" in text
 
@@ -85,12 +89,15 @@ def test_errors_are_json_with_json(
         "--json",
     )
     assert code == 2
-    assert out["ok"] is False and out["error"]["type"] == "RegistryLookupError"
+    assert out["ok"] is False
+    assert out["error"]["type"] == "RegistryLookupError"
     code, out = run(capsys, "loop", "status", "--loop", "nomodule_x:loop", "--json")
-    assert code == 2 and "Cannot load the loop" in out["error"]["message"]
+    assert code == 2
+    assert "Cannot load the loop" in out["error"]["message"]
     bad = tmp_path / "bad.csv"
     frame = make_data(50, seed=3)
     frame.loc[0, "x0"] = float("nan")
     frame.to_csv(bad, index=False)
     code, out = run(capsys, "loop", "observe", str(bad), "--loop", spec, "--json")
-    assert code == 1 and out["event"]["decision"] == "quarantined"
+    assert code == 1
+    assert out["event"]["decision"] == "quarantined"
