@@ -387,15 +387,15 @@ class Journal:
         """The events after ``seq``, read window by window (no listing)."""
         folder = self._at("events")
         out: list[LoopEvent] = []
-        start = seq + 1
+        start, size = seq + 1, 4  # usually few: grow the window as events are found
         while True:
-            names = [f"{_seq_name(s)}.json" for s in range(start, start + _WINDOW)]
+            names = [f"{_seq_name(s)}.json" for s in range(start, start + size)]
             blobs = self.records.read_many(folder, names)
             for n in names:
                 if n not in blobs:
                     return out
                 out.append(LoopEvent.model_validate_json(blobs[n]))
-            start += _WINDOW
+            start, size = start + size, min(_WINDOW, size * 4)
 
     def page(self, start: int, limit: int | None) -> tuple[LoopEvent, ...]:
         """Up to ``limit`` events from ``start`` on, read by name (no listing)."""

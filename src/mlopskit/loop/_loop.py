@@ -1168,7 +1168,7 @@ class _State:
 
     def model(self, loop: ContinuousTraining) -> Any:
         """The model holding the loop's alias (loaded once per version)."""
-        current = loop.registry.get_version(loop.model_name, alias=loop.alias).version
+        current = _ops.alias_holder(loop.registry, loop.model_name, loop.alias)
         if self._model is None or self._model[0] != current:
             self._model = (current, loop.registry.load(loop.model_name, current))
         self.production = current

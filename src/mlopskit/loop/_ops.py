@@ -320,6 +320,21 @@ def start_epoch(
     loop._after(event)
 
 
+def alias_holder(registry: Any, name: str, alias: str) -> int:
+    """The version ``alias`` points at, read cheaply (a listing and one record).
+
+    ``get_version`` also lists every alias and archive mark to build a full
+    :class:`~mlopskit.registry.ModelVersion`; the loop asks this on every batch, so it
+    reads the alias's compare-and-swap state directly (one listing, one read on S3).
+    """
+    state = getattr(registry, "_alias_state", None)
+    if state is not None:
+        _, record = state(name, alias)
+        if record is not None and record.get("to_version") is not None:
+            return int(record["to_version"])
+    return int(registry.get_version(name, alias=alias).version)  # raises if unset
+
+
 # -- status ----------------------------------------------------------------------------
 
 
