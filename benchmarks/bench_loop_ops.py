@@ -38,10 +38,11 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT / "src"), str(ROOT)]
 
-from mlopskit.drift import TabularDrift  # noqa: E402
-from mlopskit.loop import Monitor  # noqa: E402
 from tests.loop import test_crash  # noqa: E402
 from tests.loop.test_loop import make_data, make_loop, observe  # noqa: E402
+
+from mlopskit.drift import TabularDrift  # noqa: E402
+from mlopskit.loop import Monitor  # noqa: E402
 
 
 def crash_loop(workdir: Path) -> dict[str, Any]:
@@ -68,8 +69,15 @@ def two_workers(workdir: Path, processes: int, n: int, rounds: int) -> dict[str,
         make_loop(url).bootstrap(make_data(600, seed=1))
         procs = [
             subprocess.Popen(
-                [sys.executable, "-m", "tests.loop.crash_child", url, "-1", "{}"]
-                + ["worker:" + ",".join(str(1000 * (p + 1) + i) for i in range(n))],
+                [
+                    sys.executable,
+                    "-m",
+                    "tests.loop.crash_child",
+                    url,
+                    "-1",
+                    "{}",
+                    "worker:" + ",".join(str(1000 * (p + 1) + i) for i in range(n)),
+                ],
                 env=env,
                 cwd=ROOT,
                 stdout=subprocess.PIPE,
