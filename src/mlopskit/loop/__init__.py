@@ -26,6 +26,7 @@ if typing.TYPE_CHECKING:
     from mlopskit.loop._monitors import Monitor, Signal
     from mlopskit.loop._ops import LoopStatus, ManualApproval
     from mlopskit.loop._report import report
+    from mlopskit.loop._retention import RetentionPolicy, RetentionReport
 
 __all__ = [
     "ContinuousTraining",
@@ -36,6 +37,8 @@ __all__ = [
     "ManualApproval",
     "Monitor",
     "MonitorOutcome",
+    "RetentionPolicy",
+    "RetentionReport",
     "RolloutCheck",
     "Signal",
     "report",
@@ -50,6 +53,8 @@ _HOMES = {
     "ManualApproval": "_ops",
     "Monitor": "_monitors",
     "MonitorOutcome": "_events",
+    "RetentionPolicy": "_retention",
+    "RetentionReport": "_retention",
     "RolloutCheck": "_gates",
     "Signal": "_monitors",
     "report": "_report",

@@ -33,13 +33,14 @@ from mlopskit.errors import (
     LoopError,
     PromotionRefusedError,
 )
-from mlopskit.loop import _config, _ops
+from mlopskit.loop import _config, _ops, _retention
 from mlopskit.loop._compare import PairedComparison, paired_accuracy, paired_bootstrap
 from mlopskit.loop._events import LoopEvent, events_frame
 from mlopskit.loop._gates import HoldoutGate, RolloutCheck
 from mlopskit.loop._inference import InferencePath, derive_path
 from mlopskit.loop._journal import Claim, Journal, is_live
 from mlopskit.loop._monitors import FittedMonitors, as_monitors
+from mlopskit.loop._retention import RetentionPolicy, RetentionReport
 from mlopskit.loop._triggers import TriggerState
 from mlopskit.loop._window import (
     DEFAULT_WINDOW,
@@ -576,6 +577,24 @@ class ContinuousTraining:
         """
         return _ops.approve(self, seq, reason)
 
+    def retain(
+        self, policy: RetentionPolicy | None = None, *, dry_run: bool = False
+    ) -> RetentionReport:
+        """Delete the loop's records beyond ``policy``; report its roots.
+
+        Deletes the events older than both the newest ``keep_events`` and the newest
+        checkpoint, with their claims, journal and batch-index entries, and all but
+        the newest ``keep_checkpoints`` checkpoints. Objects (batches, training data)
+        are never deleted here: the report's ``roots`` are the ones the loop still
+        needs and ``released`` the ones it gave up, for the store's garbage
+        collection. See :class:`RetentionPolicy`.
+        """
+        return _retention.retain(self, policy or RetentionPolicy(), dry_run=dry_run)
+
+    def roots(self, policy: RetentionPolicy | None = None) -> frozenset[str]:
+        """Digests of the stored objects this loop still needs (for garbage collection)."""
+        return frozenset(_retention.roots(self, policy or RetentionPolicy()))
+
     def status(self) -> _ops.LoopStatus:
         """Where the loop stands: last decision, production in the events and in
         the registry, work in flight, decisions awaiting approval."""
@@ -901,6 +920,7 @@ class ContinuousTraining:
         self._write(event)
         state.seq = event.seq
         state.triggers.record(_ops.for_triggers(event), baseline_rows=self.min_holdout)
+        state.trim(self)
         if event.decision == "pending_approval":
             state.await_approval(event)
         return event
@@ -1140,8 +1160,32 @@ class _State:
                 )
             elif event.decision == "pending_approval":
                 self.await_approval(event)
+            self.trim(loop)
         elif event.kind in ("approval", "rollback"):
             _ops.fold(self, event)
+
+    def trim(self, loop: ContinuousTraining) -> None:
+        """Forget the training parts an ``int`` window can no longer use.
+
+        Kept: the newest parts whose rows, each less its held-out share, fill the
+        window, and every part of an open change (its rows are the held-out pool).
+        Other windows (a time span, a function, ``"all"``) keep every part.
+        """
+        window = loop.training_window
+        if not isinstance(window, int) or isinstance(window, bool):
+            return
+        change = self.triggers.change_seq
+        total, start = 0, 0
+        for i in range(len(self.parts) - 1, -1, -1):
+            part = self.parts[i]
+            if total >= window and (change is None or part.seq < change):
+                start = i + 1
+                break
+            total += part.rows - loop._n_holdout(part.rows)
+        if start:
+            self.parts = self.parts[start:]
+            kept = {p.digest for p in self.parts}
+            self.pending = [d for d in self.pending if d in kept]
 
     def await_approval(self, event: LoopEvent) -> None:
         """Remember a candidate that waits for ``loop.approve(event.seq)``."""
