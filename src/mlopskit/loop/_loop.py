@@ -41,7 +41,7 @@ from mlopskit.loop._inference import InferencePath, derive_path
 from mlopskit.loop._journal import Claim, Journal, is_live
 from mlopskit.loop._monitors import FittedMonitors, as_monitors
 from mlopskit.loop._retention import RetentionPolicy, RetentionReport
-from mlopskit.loop._triggers import TriggerState
+from mlopskit.loop._triggers import TriggerState, wilson_upper
 from mlopskit.loop._window import (
     DEFAULT_WINDOW,
     Part,
@@ -391,6 +391,8 @@ class ContinuousTraining:
             What was decided, and why.
         """
         features, _ = self._split(batch, labels=labels)
+        if len(features) == 0:  # refused (BatchError) before anything is written
+            return self._observe(self._load_state(), batch, labels)
         key = fingerprint(features)
         self._check_config()
         done = self._decided(key)
@@ -458,6 +460,11 @@ class ContinuousTraining:
             drop=self.performance_drop,
             cooldown=self.cooldown,
             scheduled=scheduled,
+            upper=(
+                wilson_upper(performance, len(features))
+                if performance is not None and self.metric == "accuracy"
+                else None
+            ),
         )
         base.update(
             monitors=monitors,
@@ -884,8 +891,10 @@ class ContinuousTraining:
                 f"{list(data.columns)[:10]}). Pass target= to the loop."
             )
         if labels is not None and len(labels) != len(data):
-            raise InvalidParameterError(
-                f"`labels` has {len(labels)} values for a batch of {len(data)} rows."
+            raise BatchError(
+                f"`labels` has {len(labels)} values for a batch of {len(data)} rows; "
+                "pass one label per row (or none).",
+                column="labels",
             )
         return data, labels
 
@@ -919,7 +928,11 @@ class ContinuousTraining:
         event = LoopEvent(**{**fields, "production_version": state.production})
         self._write(event)
         state.seq = event.seq
-        state.triggers.record(_ops.for_triggers(event), baseline_rows=self.min_holdout)
+        state.triggers.record(
+            _ops.for_triggers(event),
+            baseline_rows=self.min_holdout,
+            cooldown=self.cooldown,
+        )
         state.trim(self)
         if event.decision == "pending_approval":
             state.await_approval(event)
@@ -1152,7 +1165,9 @@ class _State:
                     Part(event.seq, event.labelled_digest, event.rows, event.created_at)
                 )
             self.triggers.record(
-                _ops.for_triggers(event), baseline_rows=loop.min_holdout
+                _ops.for_triggers(event),
+                baseline_rows=loop.min_holdout,
+                cooldown=loop.cooldown,
             )
             if event.decision == "promoted":
                 self.promote(

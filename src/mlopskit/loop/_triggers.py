@@ -6,7 +6,9 @@ The rules (every one rebuilt from the events alone, by :meth:`TriggerState.recor
   that retrain the monitor is *disarmed* and fires again only after it has reported
   no drift on at least one batch. A sustained shift is one change, not one per batch.
 - **Cooldown.** For ``cooldown`` accepted batches after a retrain, no trigger starts
-  another one (the triggers that held are recorded as suppressed).
+  another one (the triggers that held are recorded as suppressed), and a monitor
+  that drifts then is disarmed as if it had fired: its drift is the change the
+  retrain answered.
 - **One change, one retrain.** A trigger opens a *change*; the loop gathers labelled
   rows from the triggering batch on until the held-out share of them reaches the
   minimum holdout, then retrains once and closes the change. The candidate is judged
@@ -16,19 +18,41 @@ The rules (every one rebuilt from the events alone, by :meth:`TriggerState.recor
   production has been scored on ``baseline_rows`` fresh labelled rows of batches that
   raised no trigger; then it is their pooled score. After a promotion it is the new
   model's score on the held-out rows, on which it beat the old model. The
-  performance trigger fires when a batch scores below ``baseline - drop``.
+  performance trigger fires when a batch scores below ``baseline - drop``; for
+  accuracy, when the batch's 99 % Wilson upper bound does (one-sided error 1 % per
+  batch at a true score of exactly ``baseline - drop``, less above it).
 
 What does *not* belong here: the drift tests (``_monitors.py``), the gates.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["TriggerState"]
+__all__ = ["TriggerState", "wilson_upper"]
 
 _RETRAINS = ("promoted", "refused", "failed")
+
+#: One-sided error rate of the performance trigger's bound, per batch.
+PERFORMANCE_ALPHA = 0.01
+
+
+def wilson_upper(share: float, n: int, alpha: float = PERFORMANCE_ALPHA) -> float:
+    """The Wilson score upper confidence bound of a proportion.
+
+    Examples
+    --------
+    >>> round(wilson_upper(0.9, 100), 4)
+    0.9505
+    """
+    from scipy.stats import norm
+
+    z = float(norm.ppf(1 - alpha))
+    centre = share + z * z / (2 * n)
+    spread = z * math.sqrt(share * (1 - share) / n + z * z / (4 * n * n))
+    return min(1.0, (centre + spread) / (1 + z * z / n))
 
 
 @dataclass
@@ -57,16 +81,21 @@ class TriggerState:
         drop: float,
         cooldown: int,
         scheduled: bool,
+        upper: float | None = None,
     ) -> tuple[tuple[str, ...], tuple[str, ...]]:
         """The triggers that fire on this batch, and those that held but were held back.
 
+        ``upper`` is an upper confidence bound of the batch's score (accuracy:
+        Wilson, 99 %); when given, the performance trigger needs it, not just the
+        score, below ``baseline - drop``, so a small batch's noise does not fire it.
         A trigger is held back by the hysteresis (a disarmed monitor) or the cooldown.
         """
         held = [f"drift:{m.name}" for m in monitors if m.drift]
+        bound = performance if upper is None else upper
         if (
-            performance is not None
+            bound is not None
             and self.baseline is not None
-            and performance < self.baseline - drop
+            and bound < self.baseline - drop
         ):
             held.append("performance")
         if scheduled:
@@ -79,11 +108,15 @@ class TriggerState:
         )
         return fired, tuple(t for t in held if t not in fired)
 
-    def record(self, event: Any, *, baseline_rows: int) -> None:
+    def record(self, event: Any, *, baseline_rows: int, cooldown: int) -> None:
         """Update from one event of the loop (live, or when rebuilding from the store)."""
         if event.kind != "observe" or event.decision == "quarantined":
             return
         if self.since_retrain is not None:
+            if self.since_retrain < cooldown:
+                # Drift seen while the last retrain cools down is the change that
+                # retrain answered: those monitors are disarmed too.
+                self.disarmed |= {m.name for m in event.monitors if m.drift}
             self.since_retrain += 1
         for m in event.monitors:
             if not m.drift:
