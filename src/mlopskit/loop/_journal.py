@@ -118,6 +118,7 @@ class Claim:
     started_at: str
     expires_at: float
     released: bool = False
+    scope: int = 0  # the bootstrap the claimant's state followed (idempotency scope)
 
     def to_bytes(self) -> bytes:
         return json.dumps(asdict(self), sort_keys=True).encode()
@@ -188,7 +189,15 @@ class Journal:
         blobs = self.records.read_many(folder, names)
         return [Claim.from_bytes(blobs[n]) for n in names if n in blobs]
 
-    def claim(self, seq: int, kind: str, key: str | None, *, attempt: int = 1) -> Claim:
+    def claim(
+        self,
+        seq: int,
+        kind: str,
+        key: str | None,
+        *,
+        attempt: int = 1,
+        scope: int = 0,
+    ) -> Claim:
         """Claim decision ``seq`` (attempt ``attempt``); ``FileExistsError`` if taken."""
         now = time.time()
         claim = Claim(
@@ -202,6 +211,7 @@ class Journal:
             who=_who(),
             started_at=_dt.datetime.now(_dt.timezone.utc).isoformat(),
             expires_at=now + self.lease,
+            scope=scope,
         )
         with _ACTIVE_LOCK:
             _ACTIVE.add(claim.token)
@@ -422,14 +432,52 @@ class Journal:
 
     # -- batches (idempotency) -------------------------------------------------------
 
-    def batch_numbers(self, key: str) -> list[int]:
-        """The decisions that observed the batch with this key."""
-        names = self.records.list(*self._at("batches", _key_name(key)))
-        return sorted(int(n.split(".")[0]) for n in names if n[:1].isdigit())
+    def first_batch(self, key: str, scope: int) -> int | None:
+        """The first decision that claimed the batch ``key`` since bootstrap ``scope``.
 
-    def index_batch(self, key: str, seq: int) -> None:
-        with contextlib.suppress(FileExistsError):
-            self._create(b"{}", "batches", _key_name(key), f"{_seq_name(seq)}.json")
+        One read (no listing): the common case, a new batch, costs one request.
+        """
+        data = self._read("batches", _key_name(key), f"{_seq_name(scope)}.json")
+        return None if data is None else int(json.loads(data)["seq"])
+
+    def batch_numbers(self, key: str, scope: int) -> list[int]:
+        """Every decision that claimed the batch ``key`` since bootstrap ``scope``."""
+        folder = self._at("batches", _key_name(key))
+        out = []
+        for name in self.records.list(*folder):
+            stem = name.split(".")[0]
+            if stem == _seq_name(scope):
+                first = self.first_batch(key, scope)
+                out += [] if first is None else [first]
+            elif stem.startswith(f"{_seq_name(scope)}-"):
+                out.append(int(stem.split("-")[1]))
+        return sorted(out)
+
+    def index_batch(self, key: str, seq: int, scope: int) -> None:
+        """Record that decision ``seq`` observes the batch ``key`` (create-only)."""
+        data = json.dumps({"seq": seq}).encode()
+        folder = ("batches", _key_name(key))
+        try:
+            self._create(data, *folder, f"{_seq_name(scope)}.json")
+        except FileExistsError:  # observed before (interrupted, or a reused number)
+            with contextlib.suppress(FileExistsError):
+                self._create(data, *folder, f"{_seq_name(scope)}-{_seq_name(seq)}.json")
+
+    def batch_entries(self, key: str, seq: int) -> list[str]:
+        """The paths of the index entries that name decision ``seq`` (for retention)."""
+        folder = self._at("batches", _key_name(key))
+        names = self.records.list(*folder)
+        blobs = self.records.read_many(folder, [n for n in names if "-" not in n])
+        out = []
+        for name in names:
+            stem = name.split(".")[0]
+            if "-" in stem:
+                hit = int(stem.split("-")[1]) == seq
+            else:
+                hit = name in blobs and int(json.loads(blobs[name])["seq"]) == seq
+            if hit:
+                out.append(self.records.path(*folder, name))
+        return out
 
     # -- checkpoints -----------------------------------------------------------------
 

@@ -400,7 +400,7 @@ class ContinuousTraining:
             return done  # the same batch twice: one decision
         state, claim = self._begin("observe", key)
         try:
-            self._journal.index_batch(key, claim.seq)
+            self._journal.index_batch(key, claim.seq, claim.scope)
             event = self._observe(state, batch, labels)
         except BaseException:
             # Interrupted before its event was written: forget what this call did in
@@ -970,7 +970,9 @@ class ContinuousTraining:
             state = self._load_state(allow_empty=kind == "bootstrap")
             seq = state.seq + 1
             try:
-                return state, self._journal.claim(seq, kind, key)
+                return state, self._journal.claim(
+                    seq, kind, key, scope=state.bootstrap_seq
+                )
             except FileExistsError:
                 pass
             self._state = None
@@ -985,11 +987,14 @@ class ContinuousTraining:
             attempt = (last.attempt if last is not None else 0) + 1
             if last is not None and last.released:
                 attempt = last.attempt + 1
+            state = self._load_state(allow_empty=kind == "bootstrap")
             try:
-                claim = self._journal.claim(seq, kind, key, attempt=attempt)
+                claim = self._journal.claim(
+                    seq, kind, key, attempt=attempt, scope=state.bootstrap_seq
+                )
             except FileExistsError:
                 continue
-            return self._load_state(allow_empty=kind == "bootstrap"), claim
+            return state, claim
         raise LoopError(  # pragma: no cover - needs a thousand lost races in a row
             f"Could not claim a decision number for {self.model_name!r}."
         )
@@ -997,17 +1002,29 @@ class ContinuousTraining:
     def _decided(self, key: str) -> LoopEvent | None:
         """The event that already observed the batch with ``key`` (since bootstrap)."""
         state = self._load_state()
-        for seq in reversed(self._journal.batch_numbers(key)):
-            if seq <= state.bootstrap_seq:
-                break
-            event = self._journal.event(seq)
-            if event is None:
-                attempts = self._journal.attempts(seq)
-                if attempts and is_live(attempts[-1]):
-                    raise self._journal.busy_error(attempts[-1])
-                continue
-            if event.batch_digest == key and event.decision != "interrupted":
-                return event
+        scope = state.bootstrap_seq
+        first = self._journal.first_batch(key, scope)
+        if first is None:
+            return None  # a new batch: one read, no listing
+        found = self._decided_at(first, key)
+        if found is not None:
+            return found
+        for seq in reversed(self._journal.batch_numbers(key, scope)):
+            found = self._decided_at(seq, key) if seq != first else None
+            if found is not None:
+                return found
+        return None
+
+    def _decided_at(self, seq: int, key: str) -> LoopEvent | None:
+        """Decision ``seq`` if it observed the batch ``key``; busy if in flight."""
+        event = self._journal.event(seq)
+        if event is None:
+            attempts = self._journal.attempts(seq)
+            if attempts and is_live(attempts[-1]):
+                raise self._journal.busy_error(attempts[-1])
+            return None
+        if event.batch_digest == key and event.decision != "interrupted":
+            return event
         return None
 
     def _reconcile(self, seq: int) -> bool:

@@ -454,7 +454,7 @@ def reconcile(loop: Any, seq: int) -> bool:
             except FileExistsError:
                 return True
             if moved and dead.key is not None:
-                journal.index_batch(dead.key, seq)
+                journal.index_batch(dead.key, seq, dead.scope)
         finally:
             journal.end(rescue)
         _LOG.warning(

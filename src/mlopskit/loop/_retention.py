@@ -186,13 +186,7 @@ def _record_paths(journal: Any, event: LoopEvent) -> list[str]:
             for n in records.list(*journal._at(*folder))
         ]
     if event.batch_digest:
-        from mlopskit.loop._journal import _key_name
-
-        out.append(
-            records.path(
-                *journal._at("batches", _key_name(event.batch_digest)), f"{seq}.json"
-            )
-        )
+        out += journal.batch_entries(event.batch_digest, event.seq)
     return out
 
 
