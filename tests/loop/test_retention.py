@@ -92,5 +92,6 @@ def test_dry_run_deletes_nothing_and_bad_policies_are_refused() -> None:
     assert _records(lp) == before
     assert lp.retain(RetentionPolicy(keep_events=10)).deleted_events == 49
     assert next(e.seq for e in lp.events()) == 50
+    assert list(lp.history(start=1, limit=2)["seq"]) == [50, 51]  # from the oldest kept
     with pytest.raises(InvalidParameterError, match="keep_events"):
         RetentionPolicy(keep_events=0)

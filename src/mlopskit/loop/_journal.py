@@ -412,6 +412,12 @@ class Journal:
         folder = self._at("events")
         out: list[LoopEvent] = []
         seq = max(1, start)
+        if self._read("events", f"{_seq_name(seq)}.json") is None:
+            # Before the oldest kept event (retention), or past the newest: one listing.
+            later = [n for n in self.event_numbers() if n >= seq]
+            if not later:
+                return ()
+            seq = later[0]
         while limit is None or len(out) < limit:
             size = _WINDOW if limit is None else min(_WINDOW, limit - len(out))
             names = [f"{_seq_name(s)}.json" for s in range(seq, seq + size)]
