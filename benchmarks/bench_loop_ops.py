@@ -174,6 +174,13 @@ def observe_s3_vs_local(workdir: Path, events: int, rounds: int) -> dict[str, An
         out["ratio S3/local"] = (
             out["S3 (moto server): s/observe"] / out["local folder: s/observe"]
         )
+        labels = list(stores)
+        out["ratio per round"] = [
+            s3 / local
+            for local, s3 in zip(
+                per_round[labels[0]], per_round[labels[1]], strict=True
+            )
+        ]
         for label, (url, opts) in stores.items():
             opens, pages = [], []
             for _ in range(5):
@@ -188,6 +195,14 @@ def observe_s3_vs_local(workdir: Path, events: int, rounds: int) -> dict[str, An
                 assert len(page) == min(50, last)
             out[f"{label}: open (s)"] = statistics.median(opens)
             out[f"{label}: page of 50 (s)"] = statistics.median(pages)
+            folds = []
+            for _ in range(3):  # the same open without checkpoints: every event read
+                start = time.perf_counter()
+                fresh = _loop(url, opts)
+                fresh._journal.checkpoint_numbers = list  # type: ignore[method-assign]
+                fresh._rebuild()
+                folds.append(time.perf_counter() - start)
+            out[f"{label}: open without checkpoints (s)"] = statistics.median(folds)
         return out
     finally:
         server.terminate()
