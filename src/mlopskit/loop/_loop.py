@@ -128,6 +128,33 @@ class ContinuousTraining:
         trigger reach this many.
     cooldown
         Accepted batches after a retrain during which no trigger starts another.
+    executor
+        Passed to :meth:`Pipeline.run`: ``"sequential"``, ``"threads"``,
+        ``"processes"``, a :class:`concurrent.futures.Executor` or a
+        ``dask.distributed.Client`` (retraining on a cluster).
+    hooks
+        Called with every :class:`LoopEvent` once it is stored: callables,
+        ``"package.module:function"`` names or entry points. A hook that raises is
+        logged and kept in ``hook_errors``; the loop carries on.
+    lease
+        Seconds a worker's claim on a decision stays live without finishing (a
+        worker that died on this host is detected at once). Keep it longer than
+        the slowest ``observe``.
+    checkpoint_every
+        Checkpoint the folded state every this many events, so that a new loop
+        object reads the newest checkpoint and the few events after it.
+    new_epoch
+        Accept a definition (pipeline, monitors, gates, rollout, window) that
+        differs from the stored one: it is stored as a new epoch, with a
+        ``"new-epoch"`` event. Without it a different definition raises
+        :class:`~mlopskit.errors.LoopConfigError`.
+
+    Notes
+    -----
+    Safe to run from a scheduler that kills it, and from several workers: each
+    decision is claimed by number, every registry write is journaled, and a dead
+    worker's decision is reconciled with the registry's audit log on the next open
+    (see ``_journal.py`` and the "Operating a loop" section of the docs).
 
     Examples
     --------

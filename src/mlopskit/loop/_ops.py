@@ -538,6 +538,8 @@ def _interrupted(loop: Any, dead: Claim, registered: list[int]) -> LoopEvent:
             f"(claimed at {dead.started_at})",
             f"it had registered {names}, never promoted",
             f"{loop.alias!r} still points at v{holder}",
-            "the batch was not counted: observe it again",
+            "the batch was not counted: observe it again"
+            if kind == "observe"
+            else f"nothing else changed: run the {kind} again",
         ),
     )
