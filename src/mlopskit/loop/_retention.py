@@ -96,6 +96,9 @@ class RetentionReport(Result):
     released
         Digests of the loop's objects it no longer needs (candidates for
         collection, unless another block still refers to them).
+    released_runs
+        Pipeline runs of the deleted events that no registered version names
+        (failed retrains): their run records can go with the store's collection.
     dry_run
         Nothing was deleted.
     """
@@ -105,6 +108,7 @@ class RetentionReport(Result):
     kept_events: int
     roots: tuple[str, ...]
     released: tuple[str, ...]
+    released_runs: tuple[str, ...] = ()
     dry_run: bool
 
 
@@ -149,6 +153,7 @@ def retain(loop: Any, policy: RetentionPolicy, *, dry_run: bool) -> RetentionRep
     doomed = [n for n in numbers if n < horizon]
     needed = roots(loop, policy)
     released: set[str] = set()
+    runs: set[str] = set()
     paths: list[str] = []
     blobs = journal.records.read_many(
         journal._at("events"), [f"{n:08d}.json" for n in doomed]
@@ -156,6 +161,8 @@ def retain(loop: Any, policy: RetentionPolicy, *, dry_run: bool) -> RetentionRep
     for data in blobs.values():
         event = LoopEvent.model_validate_json(data)
         released |= _event_objects(event) - needed
+        if event.run_id:
+            runs.add(event.run_id)
         paths += _record_paths(journal, event)
     for number in checkpoints[: -policy.keep_checkpoints]:
         paths.append(
@@ -163,6 +170,8 @@ def retain(loop: Any, policy: RetentionPolicy, *, dry_run: bool) -> RetentionRep
         )
     for name in {f"{n:08d}.json" for n in doomed} - set(blobs):
         paths.append(journal.records.path(*journal._at("events"), name))
+    if runs:
+        runs -= _registered_runs(loop)
     if not dry_run:
         _delete(journal, paths)
     return RetentionReport(
@@ -171,8 +180,19 @@ def retain(loop: Any, policy: RetentionPolicy, *, dry_run: bool) -> RetentionRep
         kept_events=len(numbers) - len(doomed),
         roots=tuple(sorted(needed)),
         released=tuple(sorted(released)),
+        released_runs=tuple(sorted(runs)),
         dry_run=dry_run,
     )
+
+
+def _registered_runs(loop: Any) -> set[str]:
+    from mlopskit.errors import RegistryLookupError
+
+    try:
+        frame = loop.registry.list_versions(loop.model_name)
+    except RegistryLookupError:
+        return set()
+    return {str(r) for r in frame["run_id"] if isinstance(r, str)}
 
 
 def _record_paths(journal: Any, event: LoopEvent) -> list[str]:
