@@ -14,8 +14,10 @@ The tree::
      ├─ VersioningError                         versioning: hashes, the content store
      │   ├─ FingerprintError (TypeError)        no fingerprint handler for a type
      │   ├─ IntegrityError (ValueError)         stored bytes do not match their digest
+     │   │   └─ TamperedObjectError             a signed store's signature is missing or wrong
      │   ├─ ObjectNotFoundError (LookupError)   no object with that digest / version
-     │   └─ StoreError (OSError)                the store's storage failed or is unusable
+     │   ├─ StoreError (OSError)                the store's storage failed or is unusable
+     │   └─ UntrustedFormatError (ValueError)   storing or loading it needs pickle, not trusted
      ├─ SchemaError (ValueError)                a schema or its input is malformed
      │   └─ SchemaValidationError               data failed validation (carries the report)
      ├─ PipelineError                           pipeline: definition and execution
@@ -35,6 +37,9 @@ The tree::
          ├─ InferencePathError                  the model cannot score data through the pipeline
          ├─ LoopBusyError                       another worker holds the loop's next step
          └─ LoopConfigError (ValueError)        the loop's definition differs from the stored one
+
+One warning: :class:`PickleTrustWarning` (a ``UserWarning``), emitted when a store
+pickles an object because the caller trusted pickle; filter it by class.
 
 Every exception carries its context as attributes (keyword arguments of the
 constructor) and survives pickling, because pipeline steps and benchmark runs cross
@@ -71,6 +76,7 @@ __all__ = [
     "NotFittedError",
     "ObjectNotFoundError",
     "OptionalDependencyError",
+    "PickleTrustWarning",
     "PipelineDefinitionError",
     "PipelineError",
     "PromotionRefusedError",
@@ -82,7 +88,9 @@ __all__ = [
     "SchemaValidationError",
     "StepFailedError",
     "StoreError",
+    "TamperedObjectError",
     "UncacheableOutputError",
+    "UntrustedFormatError",
     "VersioningError",
 ]
 
@@ -149,6 +157,26 @@ class ObjectNotFoundError(VersioningError, LookupError):
 
 class StoreError(VersioningError, OSError):
     """The store's underlying filesystem failed or cannot be used."""
+
+
+class TamperedObjectError(IntegrityError):
+    """A signed store met an object or record whose signature is missing or wrong.
+
+    Raised before anything is deserialised; ``name`` says which object or record.
+    """
+
+
+class UntrustedFormatError(VersioningError, ValueError):
+    """Storing or loading an object needs a format the caller did not allow.
+
+    ``put`` raises it for an object only pickle can store (``type_name`` says which);
+    ``get`` for a stored object whose codec is not allowed (``codec``), before
+    anything is deserialised. Opt in with ``trust_pickle=True`` for sources you trust.
+    """
+
+
+class PickleTrustWarning(UserWarning):
+    """An object was pickled (or unpickled) because the caller trusted pickle."""
 
 
 # --- schema -----------------------------------------------------------------------

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import subprocess
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
+from sklearn.base import BaseEstimator
 from sklearn.linear_model import LogisticRegression
 
-from mlopskit.errors import PromotionRefusedError, RegistryError
+from mlopskit.errors import PromotionRefusedError, RegistryError, UntrustedFormatError
 from mlopskit.registry import ModelRegistry, metric_not_worse, schema_compatible
 from mlopskit.registry._lineage import git_state
 from mlopskit.schema import Column, Schema
@@ -47,6 +49,14 @@ def test_metric_gate_for_losses_and_tolerance(registry: ModelRegistry) -> None:
         metric_not_worse("rmse", tolerance=-1.0)
 
 
+class CustomScaler(BaseEstimator):
+    """A user's estimator: not scikit-learn's, so skops does not trust it."""
+
+    def fit(self, x: Any, y: Any = None) -> CustomScaler:
+        self.shift_ = float(np.mean(x))
+        return self
+
+
 def _model() -> LogisticRegression:
     rng = np.random.default_rng(3)
     x = rng.normal(size=(30, 2))
@@ -61,12 +71,13 @@ def test_skops_round_trip_and_untrusted_types(registry: ModelRegistry) -> None:
     x = np.random.default_rng(4).normal(size=(4, 2))
     np.testing.assert_array_equal(registry.load("m", 1).predict(x), model.predict(x))
 
-    class Custom:  # a type skops does not trust by default
-        pass
-
-    registry.register("odd", {"obj": Custom()}, serializer="skops")
-    with pytest.raises(RegistryError, match="not trusted"):
+    odd = CustomScaler().fit(x)  # a type skops and mlopskit do not trust by default
+    registry.register("odd", odd, serializer="skops")
+    with pytest.raises(UntrustedFormatError, match="not trusted") as info:
         registry.load("odd")
+    assert info.value.untrusted == (f"{__name__}.CustomScaler",)
+    back = registry.load("odd", trusted=[f"{__name__}.CustomScaler"])
+    assert back.shift_ == pytest.approx(odd.shift_)
 
 
 def test_git_lineage_inside_and_outside_a_checkout(

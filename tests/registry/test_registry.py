@@ -12,9 +12,11 @@ from sklearn.linear_model import LogisticRegression
 
 from mlopskit.errors import (
     IntegrityError,
+    PickleTrustWarning,
     PromotionRefusedError,
     RegistryError,
     RegistryLookupError,
+    UntrustedFormatError,
 )
 from mlopskit.registry import (
     AuditLog,
@@ -51,7 +53,7 @@ def test_register_load_roundtrip(any_registry: ModelRegistry) -> None:
     )
     assert mv.size > 0
     assert len(mv.digest) >= 32
-    assert mv.serializer == "joblib"
+    assert mv.serializer == "skops"  # the safe default for scikit-learn models
     assert mv.created_at.tzinfo is not None
     assert "@" in mv.registered_by
     loaded = registry.load("churn", 1)
@@ -239,7 +241,9 @@ def _object_path(store: Any, digest: str) -> str:
     """The one file of the store holding ``digest`` (objects/<2 hex>/<rest of hex>)."""
     hex_ = digest.rsplit(":", 1)[-1]
     hits = [
-        p for p in store.fs.find(store.root) if p.endswith(f"{hex_[:2]}/{hex_[2:]}")
+        p
+        for p in store.fs.find(f"{store.root}/objects")
+        if p.endswith(f"{hex_[:2]}/{hex_[2:]}")
     ]
     assert len(hits) == 1, hits
     return str(hits[0])
@@ -285,8 +289,13 @@ def test_input_schema_is_stored_as_json(registry: ModelRegistry) -> None:
 
 def test_rejects_an_unstorable_model_before_claiming(registry: ModelRegistry) -> None:
     registry.register("m", 1)
-    with pytest.raises(RegistryError, match="cannot store this function"):
+    with pytest.raises(UntrustedFormatError, match="Only pickle can store"):
         registry.register("m", lambda x: x)
+    with (
+        pytest.warns(PickleTrustWarning, match="function"),
+        pytest.raises(RegistryError, match="Cannot pickle this function"),
+    ):
+        registry.register("m", lambda x: x, trust_pickle=True)
     assert registry.register("m", 2).version == 2  # no number was consumed
 
 

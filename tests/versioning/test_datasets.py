@@ -79,9 +79,13 @@ def test_concurrent_snapshots_get_distinct_numbers(tmp_path, kind):
 def test_gc_keeps_dataset_versions(store):
     v = snapshot(frame(), store, name="d")
     stray = store.put("stray")
-    report = store.gc(keep=[])
+    for digest in (v.digest, stray):
+        store.release(digest)  # no leases: only the dataset record roots v
+    report = store.gc(dry_run=False, grace=0, keep=[])
     assert report.removed == (stray,)
+    assert report.rooted == 1
     assert v.digest in store
+    assert stray not in store
 
 
 @pytest.mark.parametrize("name", ["", "../x", "a/b", ".hidden", 3])

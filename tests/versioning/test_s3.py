@@ -50,7 +50,11 @@ def test_tampering_is_detected_on_s3(store):
 def test_gc_on_s3(store):
     keep = store.put("keep")
     drop = store.put("drop")
-    assert store.gc(keep=[keep]).removed == (drop,)
+    store.release(keep)
+    store.release(drop)
+    assert store.gc(grace=0, keep=[keep]).removed == (drop,)  # a dry run
+    assert drop in store
+    assert store.gc(dry_run=False, grace=0, keep=[keep]).removed == (drop,)
     assert keep in store
     assert drop not in store
 

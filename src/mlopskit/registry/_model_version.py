@@ -36,6 +36,12 @@ class ModelVersion(Result):
         The aliases pointing at this version when it was read.
     input_schema
         The model's input schema as JSON (``mlopskit.schema.Schema.to_json()``), if given.
+    signature
+        ``{"inputs": <schema JSON>, "outputs": {"type", "dtype", "shape"}}`` when
+        registered with an ``input_example``, else ``None``.
+    same_as
+        On the value ``register`` returns: earlier versions of this model whose
+        artifact is the very same object (same fingerprint), so it was stored once.
     archived
         Whether the version was archived (it still loads by number).
 
@@ -60,11 +66,13 @@ class ModelVersion(Result):
     lineage: Lineage = Field(default_factory=Lineage)
     aliases: tuple[str, ...] = ()
     input_schema: str | None = None
+    signature: dict[str, Any] | None = None
     serializer: str = "joblib"
     size: int = 0
     description: str | None = None
     registered_by: str = ""
     archived: bool = False
+    same_as: tuple[int, ...] = ()
 
     @property
     def uri(self) -> str:

@@ -25,11 +25,24 @@ __all__ = [
     "check_alias",
     "check_name",
     "check_version",
+    "parse_reference",
 ]
 
 #: A model name: lower-case letters, digits, ``.``, ``_`` and ``-``; 1 to 100
-#: characters; starts with a letter or digit; never contains ``..``.
-MODEL_NAME_PATTERN = r"[a-z0-9][a-z0-9._-]{0,99}"
+#: characters; starts with a letter or digit, does not end with ``.`` (Windows
+#: drops a trailing dot from folder names, so ``model.`` and ``model`` would be
+#: one folder); never contains ``..``.
+MODEL_NAME_PATTERN = r"[a-z0-9](?:[a-z0-9._-]{0,98}[a-z0-9_-])?"
+
+#: Why each rule exists, quoted in the error.
+NAME_RULES = (
+    "A model name becomes a folder under the registry root, so it must be 1 to 100 "
+    "characters of lower-case letters, digits, '.', '_' and '-'; start with a letter "
+    "or digit; not end with '.' (Windows drops a trailing dot, so 'model.' would "
+    "collide with 'model'); and not contain '..' (it would climb out of the root). "
+    "Lower case only, because macOS and Windows file systems ignore case: 'Churn' "
+    "and 'churn' would share one folder and mix their versions."
+)
 
 #: An alias: lower-case letters, digits, ``_`` and ``-``; 1 to 64 characters; starts
 #: with a letter (so ``name@3`` is always a version and ``name@prod`` an alias).
@@ -57,19 +70,60 @@ def check_name(name: Any) -> str:
     >>> check_name("../etc")
     Traceback (most recent call last):
     ...
-    mlopskit.errors.RegistryError: A model name must match ...
+    mlopskit.errors.RegistryError: Invalid model name ...'../etc'. A model name must match ...
     """
     if not isinstance(name, str) or _NAME_RE.fullmatch(name) is None or ".." in name:
         hint = ""
-        if isinstance(name, str) and name.lower() != name:
-            hint = f" Use {name.lower()!r} (names are lower case)."
+        if isinstance(name, str):
+            fixed = name.lower().rstrip(".")
+            if fixed != name and _NAME_RE.fullmatch(fixed) and ".." not in fixed:
+                hint = f" Use {fixed!r}."
+            if "@" in name or ":" in name:
+                hint += (
+                    " ('name@alias', 'name@3' and 'name:3' are references: pass "
+                    "them where a model is loaded or looked up, not as a new name.)"
+                )
         raise RegistryError(
-            f"A model name must match {MODEL_NAME_PATTERN!r} (lower-case letters, "
-            "digits, '.', '_' and '-', at most 100 characters, no '..'; it becomes a "
-            f"folder name under the registry root). Got {_show(name)} instead.{hint}",
+            f"Invalid model name {_show(name)}. A model name must match "
+            f"{MODEL_NAME_PATTERN!r}. {NAME_RULES}{hint}",
             name=name if isinstance(name, str) else repr(name),
         )
     return name
+
+
+def parse_reference(ref: Any) -> tuple[str, int | None, str | None]:
+    """Split ``name``, ``name@alias``, ``name@3`` or ``name:3`` into its parts.
+
+    Returns ``(name, version, alias)``; a bare name designates the latest version.
+
+    Examples
+    --------
+    >>> parse_reference("churn@production")
+    ('churn', None, 'production')
+    >>> parse_reference("churn:3"), parse_reference("churn@3")
+    (('churn', 3, None), ('churn', 3, None))
+    >>> parse_reference("churn")
+    ('churn', None, None)
+    """
+    if not isinstance(ref, str):
+        return check_name(ref), None, None
+    if "@" in ref:
+        name, _, tail = ref.partition("@")
+        if tail.isdigit():
+            return check_name(name), check_version(int(tail)), None
+        if tail == "latest":
+            return check_name(name), None, None
+        return check_name(name), None, check_alias(tail)
+    if ":" in ref:
+        name, _, tail = ref.partition(":")
+        if not tail.isdigit():
+            raise RegistryError(
+                f"In {ref!r}, the part after ':' must be a version number "
+                "('name:3'); for an alias write 'name@alias'.",
+                ref=ref,
+            )
+        return check_name(name), check_version(int(tail)), None
+    return check_name(ref), None, None
 
 
 def check_alias(alias: Any) -> str:

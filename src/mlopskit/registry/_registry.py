@@ -38,10 +38,12 @@ import numpy as np
 import pandas as pd
 
 from mlopskit.errors import (
+    FingerprintError,
     IntegrityError,
     PromotionRefusedError,
     RegistryError,
     RegistryLookupError,
+    UntrustedFormatError,
 )
 from mlopskit.registry._gates import run_gate
 from mlopskit.registry._lineage import Lineage, collect_lineage
@@ -52,10 +54,17 @@ from mlopskit.registry._model_version import (
     ModelVersion,
     Promotion,
 )
-from mlopskit.registry._names import check_alias, check_name, check_version
-from mlopskit.registry._serializers import dumps, loads
-from mlopskit.versioning import ContentStore
+from mlopskit.registry._names import (
+    check_alias,
+    check_name,
+    check_version,
+    parse_reference,
+)
+from mlopskit.registry._serializers import codec_for, load_legacy, pickle_bytes
+from mlopskit.registry._signature import infer_signature
+from mlopskit.versioning import ContentStore, fingerprint
 from mlopskit.versioning._records import Storage, backoff
+from mlopskit.versioning._signing import SigningKey
 
 __all__ = ["ModelRegistry"]
 
@@ -152,8 +161,14 @@ class ModelRegistry:
         ``memory://…`` for tests, or any fsspec URL (``s3://bucket/registry``).
     store
         The :class:`mlopskit.versioning.ContentStore` that holds the artifacts;
-        default: one at ``url`` itself (its objects go to ``<url>/objects/``). Pass a shared store to deduplicate models
-        with pipeline outputs.
+        default: one at ``url`` itself (its objects go to ``<url>/objects/``). Pass a
+        shared store to deduplicate models with pipeline outputs.
+    trust_pickle
+        Allow registering and loading models that only pickle can store (default:
+        refused). Only for registries nobody untrusted can write to.
+    key
+        Sign every record and artifact and refuse unsigned ones (see
+        :class:`~mlopskit.versioning.ContentStore`); default: the store's key.
     **storage_options
         Passed to fsspec (credentials, ``client_kwargs`` …).
 
@@ -162,8 +177,11 @@ class ModelRegistry:
     Safe under concurrency and crashes on every filesystem with exclusive create (local
     folders, ``memory://``, S3 through s3fs): no lost or duplicated version numbers
     across processes and machines, and a process killed at any point leaves either no
-    version or a whole one. ``joblib`` (the default serializer) runs code on load;
-    load models only from registries you trust, or use ``serializer="skops"``.
+    version or a whole one. A model's digest is its :func:`fingerprint` (class,
+    parameters and fitted state), so registering the same fitted model twice stores
+    one artifact (``ModelVersion.same_as`` lists the earlier versions). Models are
+    stored without pickle where possible (scikit-learn estimators with skops, arrays,
+    frames, JSON values); other models need ``trust_pickle=True``.
 
     Examples
     --------
@@ -185,6 +203,8 @@ class ModelRegistry:
         url: str = ".mlopskit/registry",
         *,
         store: Any = None,
+        trust_pickle: bool = False,
+        key: Any = None,
         **storage_options: Any,
     ) -> None:
         if not isinstance(url, str) or not url:
@@ -192,14 +212,24 @@ class ModelRegistry:
                 f"`url` must be a non-empty str (a folder or an fsspec URL). Got {url!r} instead."
             )
         self.url = url
+        if isinstance(key, str) and "secret" in storage_options and ":" not in key:
+            storage_options["key"], key = key, None  # an s3fs access key, as before
         self.storage_options = storage_options
         if store is None:  # one filesystem (one S3 client) for records and artifacts
-            store = ContentStore(url=url, **storage_options)
+            store = ContentStore(
+                url, trust_pickle=trust_pickle, key=key, storage_options=storage_options
+            )
             fs, root = store.fs, store.root
         else:
             fs, root = fsspec.core.url_to_fs(url, **storage_options)
-        self._storage = Storage(fs, root, url, error=RegistryError)
+        self.trust_pickle = trust_pickle or bool(getattr(store, "trust_pickle", False))
+        signing = getattr(store, "key", None) if key is None else SigningKey.load(key)
+        self._storage = Storage(fs, root, url, error=RegistryError, key=signing)
         self._store = store
+        #: Whether the artifacts live beside the records (gc then finds the roots).
+        self._store_is_here = (store.fs is fs or type(store.fs) is type(fs)) and str(
+            store.root
+        ).rstrip("/") == str(root).rstrip("/")
         #: name → the number to try first on the next register (saves a listing).
         self._next_hint: dict[str, int] = {}
 
@@ -296,6 +326,17 @@ class ModelRegistry:
         self, name: str, version: Any, alias: Any
     ) -> tuple[int, dict[str, Any]]:
         """The version number and record that ``(name, version, alias)`` designate."""
+        if isinstance(name, str) and ("@" in name or ":" in name):
+            name, ref_version, ref_alias = parse_reference(name)
+            if (version is not None or alias is not None) and (
+                ref_version is not None or ref_alias is not None
+            ):
+                raise RegistryError(
+                    "The reference already names a version or alias; do not also "
+                    f"pass version={version!r} or alias={alias!r}.",
+                )
+            version = version if ref_version is None else ref_version
+            alias = alias if ref_alias is None else ref_alias
         name = check_name(name)
         if version is not None and alias is not None:
             raise RegistryError(
@@ -371,6 +412,7 @@ class ModelRegistry:
             lineage=Lineage.model_validate(record.get("lineage") or {}),
             aliases=tuple(sorted(a for a, v in aliases.items() if v == version)),
             input_schema=record.get("input_schema"),
+            signature=record.get("signature"),
             serializer=record.get("serializer", "joblib"),
             size=int(record.get("size", 0)),
             description=record.get("description"),
@@ -414,49 +456,91 @@ class ModelRegistry:
         *,
         alias: str | None = None,
         trusted: Sequence[str] | None = None,
+        allow: Iterable[str] | None = None,
+        trust_pickle: bool | None = None,
     ) -> Any:
-        """Load a model: verify its artifact's digest, then deserialise it.
+        """Load a model: verify its artifact, then deserialise it with an allowed codec.
 
         Parameters
         ----------
         name, version, alias
-            As for :meth:`get_version`.
+            As for :meth:`get_version`; ``name`` may be a reference:
+            ``"churn@production"``, ``"churn@3"`` or ``"churn:3"``.
         trusted
-            ``serializer="skops"`` only: extra type names to allow.
+            Extra type names a skops artifact may contain (beyond scikit-learn's).
+        allow
+            The codecs this load may use, e.g. ``("skops",)``; the version record
+            cannot widen it (its ``serializer`` is not consulted).
+        trust_pickle
+            Allow unpickling (default: the registry's ``trust_pickle``). Models
+            registered by mlopskit before content identity were pickled: load them
+            with ``trust_pickle=True`` if you trust who registered them.
 
         Raises
         ------
         IntegrityError
             The stored artifact does not match the recorded digest (tampered or
             corrupted); nothing was deserialised.
+        UntrustedFormatError
+            The artifact's codec is not allowed (a pickle without trust, or outside
+            ``allow``), or a skops artifact holds untrusted types.
 
         Examples
         --------
         >>> reg = ModelRegistry("memory://docs/load")
         >>> _ = reg.register("m", {"threshold": 0.5})
-        >>> reg.load("m")
+        >>> _ = reg.set_alias("m", "production", 1)
+        >>> reg.load("m@production")
         {'threshold': 0.5}
+        >>> reg.load("m:1", allow=("skops",))
+        Traceback (most recent call last):
+        ...
+        mlopskit.errors.UntrustedFormatError: m v1 is stored with codec 'json', ...
         """
         _, record = self._resolve(name, version, alias)
-        digest = record["digest"]
+        digest = str(record["digest"])
+        what = f"{record['name']} v{record['version']}"
+        trust = self.trust_pickle if trust_pickle is None else trust_pickle
+        if digest.startswith("obj-v1:"):
+            try:
+                model = self.store.get(
+                    digest, allow=allow, trust_pickle=trust, trusted=trusted or ()
+                )
+            except UntrustedFormatError as exc:
+                raise UntrustedFormatError(
+                    exc.message.replace(f"Object {digest}", what), **exc.context
+                ) from None
+            if fingerprint(model) != digest:  # the object's header was rewritten
+                raise IntegrityError(
+                    f"The artifact of {what} does not match its recorded digest "
+                    f"{digest}: it was modified in the store. Register the model "
+                    "again from a trusted copy.",
+                    digest=digest,
+                )
+            return model
         data = self.store.get_bytes(digest)  # the store checks its own header
         # and the registry checks the bytes against the digest in the version record,
         # so an object rewritten with a matching header is caught too.
-        scheme, _, expected = str(digest).rpartition(":")
+        scheme, _, expected = digest.rpartition(":")
         if scheme == "raw-v1:blake3" and blake3.blake3(data).hexdigest() != expected:
             raise IntegrityError(
-                f"The artifact of {name} v{record['version']} does not match its "
-                f"recorded digest {digest}: it was modified in the store. Nothing was "
-                "deserialised. Register the model again from a trusted copy.",
+                f"The artifact of {what} does not match its recorded digest "
+                f"{digest}: it was modified in the store. Nothing was deserialised. "
+                "Register the model again from a trusted copy.",
                 digest=digest,
             )
         if len(data) != int(record.get("size", len(data))):
             raise IntegrityError(
-                f"The artifact of {name} v{record['version']} has {len(data)} bytes; its "
-                f"record says {record['size']}. Nothing was deserialised.",
+                f"The artifact of {what} has {len(data)} bytes; its record says "
+                f"{record['size']}. Nothing was deserialised.",
                 digest=digest,
             )
-        return loads(data, record.get("serializer", "joblib"), trusted=trusted)
+        return load_legacy(
+            data,
+            allowed=self.store.allowed(allow, trust),
+            trusted=(*getattr(self.store, "trusted", ()), *(trusted or ())),
+            what=what,
+        )
 
     def list_models(self) -> tuple[str, ...]:
         """Names of the models with at least one version, sorted.
@@ -624,39 +708,51 @@ class ModelRegistry:
         tags: Mapping[str, str] | None = None,
         description: str | None = None,
         input_schema: Any = None,
+        input_example: Any = None,
         lineage: Any = None,
-        serializer: str = "joblib",
+        serializer: str | None = None,
+        trust_pickle: bool | None = None,
     ) -> ModelVersion:
         """Store ``model`` as the next version of ``name``.
 
-        The artifact is stored first (content-addressed), the version record last, with
-        an exclusive create: concurrent writers get distinct numbers 1, 2, 3 …, and a
+        The artifact is stored first (content-addressed, under the model's
+        :func:`~mlopskit.versioning.fingerprint`), the version record last, with an
+        exclusive create: concurrent writers get distinct numbers 1, 2, 3 …, and a
         crash leaves no version or a whole one.
 
         Parameters
         ----------
         name
             The model's name: lower-case letters, digits, ".", "_" and "-", at most 100
-            characters.
+            characters, not ending in "." (the error explains each rule).
         model
-            Any object the serializer can store.
+            A scikit-learn estimator (stored with skops), an array, a frame, JSON
+            values or containers of them; anything else needs ``trust_pickle``.
         metrics, params, tags, description
             Recorded with the version (metrics: numbers; params: JSON values; tags: str).
         input_schema
             A :class:`mlopskit.schema.Schema` (stored as its JSON) or its JSON text.
+        input_example
+            A DataFrame like the model's input: its schema is inferred
+            (``Schema.infer``) unless ``input_schema`` is given, and the model's
+            output type is recorded from ``predict`` on its first rows
+            (``ModelVersion.signature``).
         lineage
             A mapping (``datasets``, ``run_id``, any extra fields), a :class:`Lineage`
             or a pipeline run (anything with a ``run_id``). The git commit and dirty
             flag of the working directory are added when it is a git checkout.
         serializer
-            ``"joblib"`` (default; runs code on load) or ``"skops"`` (an allow-list
-            loader for scikit-learn models; ``pip install "mlopskit[skops]"``).
+            ``None`` (default: the store's safe codec for the model), ``"skops"``, or
+            ``"joblib"`` (pickle; needs ``trust_pickle``).
+        trust_pickle
+            Allow pickling a model that has no safe codec (default: the registry's).
 
         Raises
         ------
         RegistryError
-            A bad name or argument, or a model the serializer cannot store; in every
-            case before any version number is claimed.
+            A bad name or argument; in every case before anything is written.
+        UntrustedFormatError
+            Only pickle can store the model and pickle is not trusted.
 
         Examples
         --------
@@ -665,8 +761,11 @@ class ModelRegistry:
         ...                   lineage={"datasets": {"train": "ab12"}, "run_id": "r1"})
         >>> mv.version, mv.params, mv.lineage.datasets, mv.lineage.run_id
         (1, {'alpha': 0.1}, {'train': 'ab12'}, 'r1')
+        >>> reg.register("m", {"w": 1}).same_as  # the same content: one artifact
+        (1,)
         """
         name = check_name(name)
+        codec = codec_for(serializer)
         record: dict[str, Any] = {
             "format": _FORMAT,
             "name": name,
@@ -676,12 +775,18 @@ class ModelRegistry:
             "description": _description(description),
             "input_schema": _schema_json(input_schema),
             "lineage": collect_lineage(lineage).model_dump(mode="json"),
-            "serializer": serializer,
             "registered_by": _who(),
         }
-        data = dumps(model, serializer)  # fails before any number is claimed
-        record["digest"] = self.store.put_bytes(data)  # the artifact first
-        record["size"] = len(data)
+        if input_example is not None:
+            signature = infer_signature(model, input_example)
+            record["signature"] = signature
+            record["input_schema"] = record["input_schema"] or signature["inputs"]
+        trust = self.trust_pickle if trust_pickle is None else trust_pickle
+        digest, serializer, size = self._store_model(model, trust, codec)
+        record.update(digest=digest, serializer=serializer, size=size)
+        if not self._store_is_here:  # gc of a store elsewhere must see this reference
+            self._add_root(name, digest)
+        same_as = self._same_digest(name, digest)
         number = self._next_hint.get(name) or max(self._claimed(name), default=0) + 1
         for attempt in range(_MAX_ATTEMPTS):
             record["version"] = number
@@ -697,10 +802,42 @@ class ModelRegistry:
                     number = max(number, max(self._claimed(name), default=0) + 1)
                 continue
             self._next_hint[name] = number + 1
-            return self._version_of(record, aliases={}, archived=set())
+            mv = self._version_of(record, aliases={}, archived=set())
+            return mv.model_copy(update={"same_as": same_as})
         raise RegistryError(  # pragma: no cover - needs ~10k lost races in a row
             f"Gave up registering {name!r} after {_MAX_ATTEMPTS} lost races.", name=name
         )
+
+    def _store_model(
+        self, model: Any, trust: bool, codec: str | None
+    ) -> tuple[str, str, int]:
+        """Store the artifact; ``(digest, codec, payload size)``."""
+        try:
+            digest = fingerprint(model)
+        except FingerprintError:
+            if not trust:
+                raise UntrustedFormatError(
+                    f"Only pickle can store a {type(model).__module__}."
+                    f"{type(model).__qualname__} (mlopskit cannot read its fitted "
+                    "state, and pickle runs code when loaded). If you trust everyone "
+                    "who can write to this registry, pass trust_pickle=True; its "
+                    "digest is then that of the pickle bytes.",
+                    type_name=type(model).__qualname__,
+                ) from None
+            data = bytes(pickle_bytes(model))  # warns: PickleTrustWarning
+            return self.store.put_bytes(data), "joblib", len(data)
+        digest = self.store.put(model, trust_pickle=trust, codec=codec)
+        header = self.store.describe(digest)
+        return digest, str(header["codec"]), int(header["size"])
+
+    def _add_root(self, name: str, digest: str) -> None:
+        where = blake3.blake3(f"{self.url}|{name}".encode()).hexdigest()[:16]
+        self.store.add_root("registry", f"{where}-{digest.rsplit(':', 1)[1]}", [digest])
+
+    def _same_digest(self, name: str, digest: str) -> tuple[int, ...]:
+        """Earlier versions of ``name`` whose artifact is this same object."""
+        records = self._records(name, self._claimed(name))
+        return tuple(sorted(v for v, r in records.items() if r.get("digest") == digest))
 
     def _move_alias(
         self,

@@ -1,98 +1,91 @@
-"""Turning a model into bytes and back: ``joblib`` (default) and ``skops``.
+"""How a model becomes an artifact, and how artifacts of older registries load.
 
-.. warning::
-   ``joblib`` (like ``pickle``, which it uses) **runs code while loading**: a crafted
-   artifact can execute anything on the machine that loads it. The registry verifies
-   every artifact's digest before deserialising, which stops corruption and tampering
-   *inside* the store, but not a malicious model registered by someone you do not
-   trust. For scikit-learn models from untrusted places use ``serializer="skops"``
-   (``pip install "mlopskit[skops]"``): skops loads only types on an allow-list and
-   refuses the rest unless you name them in ``trusted=``.
+A model is stored in the registry's content store like any object (see
+:class:`mlopskit.versioning.ContentStore`): scikit-learn estimators with skops, arrays,
+frames and JSON values with their safe codecs; anything else only with
+``trust_pickle=True``. ``register(..., serializer=...)`` can force ``"skops"`` or
+``"joblib"`` (pickle: needs trust); the default ``None`` lets the store choose.
+
+The codec that loads an artifact is read from the artifact's own verified (and, in a
+signed store, signed) header and checked against what the *caller* allows; the
+version record's ``serializer`` field is informational only, so editing a record
+cannot make ``load`` unpickle.
+
+Artifacts of registries written before content identity (digest ``raw-v1:…`` of the
+serialised bytes) are recognised by their bytes, never by the record: a zip archive
+is a skops file, anything else is treated as a pickle and needs ``trust_pickle``.
 
 What does *not* belong here: where the bytes are stored (the content store).
 """
 
 from __future__ import annotations
 
-import io
-from collections.abc import Sequence
+import warnings
+from collections.abc import Iterable
 from typing import Any
 
-from mlopskit._optional import import_optional
-from mlopskit.errors import OptionalDependencyError, RegistryError
+from mlopskit.errors import PickleTrustWarning, RegistryError
+from mlopskit.versioning._codecs import decode, encode_pickle
 
-__all__ = ["SERIALIZERS", "dumps", "loads"]
+__all__ = ["SERIALIZERS", "codec_for", "load_legacy", "pickle_bytes"]
 
-#: Serializer names ``register(..., serializer=...)`` accepts.
+#: Serializer names ``register(..., serializer=...)`` accepts (``None``: automatic).
 SERIALIZERS = ("joblib", "skops")
+_ZIP = b"PK\x03\x04"
 
 
-def _check(serializer: Any) -> str:
+def codec_for(serializer: Any) -> str | None:
+    """The store codec to force for ``serializer`` (``None``: the store chooses).
+
+    Examples
+    --------
+    >>> codec_for(None), codec_for("skops")
+    (None, 'skops')
+    """
+    if serializer is None or serializer == "auto":
+        return None
     if serializer not in SERIALIZERS:
         raise RegistryError(
-            f"`serializer` must be one of {SERIALIZERS}. Got {serializer!r} instead.",
+            f"`serializer` must be None (automatic), 'skops' or 'joblib'. Got "
+            f"{serializer!r} instead.",
             serializer=repr(serializer),
         )
     return str(serializer)
 
 
-def dumps(model: Any, serializer: str) -> bytes:
-    """Serialise ``model``; raise :class:`RegistryError` if it cannot be stored.
+def load_legacy(
+    data: bytes, *, allowed: frozenset[str], trusted: Iterable[str], what: str
+) -> Any:
+    """Load an artifact of an older registry: its format is sniffed from its bytes.
 
     Examples
     --------
-    >>> loads(dumps({"w": [1.0, 2.0]}, "joblib"), "joblib")
-    {'w': [1.0, 2.0]}
+    >>> load_legacy(b"\\x80\\x04K\\x01.", allowed=frozenset({"skops"}), trusted=(),
+    ...             what="m v1")
+    Traceback (most recent call last):
+    ...
+    mlopskit.errors.UntrustedFormatError: m v1 is stored with codec 'joblib', ...
     """
-    serializer = _check(serializer)
-    try:
-        if serializer == "joblib":
-            import joblib
+    codec = "skops" if data.startswith(_ZIP) else "joblib"
+    return decode(
+        codec, memoryview(data), allowed=allowed, trusted=tuple(trusted), what=what
+    )
 
-            buffer = io.BytesIO()
-            joblib.dump(model, buffer)
-            return buffer.getvalue()
-        sio = import_optional("skops.io", extra="skops", feature="serializer='skops'")
-        return bytes(sio.dumps(model))
-    except (RegistryError, OptionalDependencyError):
-        raise
-    except Exception as exc:  # any failure to serialise: pickling, skops' TypeError …
+
+def pickle_bytes(model: Any) -> memoryview:
+    """joblib bytes of a model mlopskit cannot fingerprint (the caller trusts pickle)."""
+    warnings.warn(
+        f"Pickling a {type(model).__module__}.{type(model).__qualname__} "
+        "(trust_pickle=True): loading it will run code.",
+        PickleTrustWarning,
+        stacklevel=4,
+    )
+    try:
+        return encode_pickle(model)
+    except Exception as exc:  # unpicklable: a lambda, a lock, an open file …
         raise RegistryError(
-            f"The {serializer} serializer cannot store this {type(model).__name__}: "
-            f"{type(exc).__name__}: {exc}. Nothing was registered. Make the object "
-            "serialisable (no lambdas, open files, locks or connections) or choose "
-            "another serializer.",
-            serializer=serializer,
+            f"Cannot pickle this {type(model).__name__}: {type(exc).__name__}: {exc}. "
+            "Nothing was registered. Remove lambdas, open files, locks and "
+            "connections from the model.",
             model_type=type(model).__name__,
         ) from exc
-
-
-def loads(data: bytes, serializer: str, *, trusted: Sequence[str] | None = None) -> Any:
-    """Deserialise bytes written by :func:`dumps`.
-
-    Parameters
-    ----------
-    data
-        The artifact's bytes (already verified against their digest).
-    serializer
-        The serializer recorded with the version.
-    trusted
-        ``skops`` only: extra type names to allow (see ``skops.io.get_untrusted_types``).
-    """
-    serializer = _check(serializer)
-    if serializer == "joblib":
-        import joblib
-
-        return joblib.load(io.BytesIO(data))
-    sio = import_optional("skops.io", extra="skops", feature="serializer='skops'")
-    untrusted = [
-        t for t in sio.get_untrusted_types(data=data) if t not in (trusted or ())
-    ]
-    if untrusted:
-        raise RegistryError(
-            f"This skops artifact contains types that are not trusted: {untrusted}. "
-            "Review them, then pass them as load(..., trusted=[...]) if you trust "
-            "their source.",
-            untrusted=tuple(untrusted),
-        )
-    return sio.loads(data, trusted=list(trusted) if trusted else None)

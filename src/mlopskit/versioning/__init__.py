@@ -31,14 +31,17 @@ if (
     from mlopskit.versioning._datasets import DatasetVersion, snapshot
     from mlopskit.versioning._diff import DatasetDiff, diff_datasets
     from mlopskit.versioning._fingerprint import fingerprint
+    from mlopskit.versioning._gc import GcReport
     from mlopskit.versioning._paths import hash_path
-    from mlopskit.versioning._store import ContentStore, GcReport, VerifyReport
+    from mlopskit.versioning._signing import SigningKey
+    from mlopskit.versioning._store import ContentStore, VerifyReport
 
 __all__ = [
     "ContentStore",
     "DatasetDiff",
     "DatasetVersion",
     "GcReport",
+    "SigningKey",
     "VerifyReport",
     "diff_datasets",
     "fingerprint",
@@ -52,7 +55,8 @@ _HOMES = {
     "ContentStore": "_store",
     "DatasetDiff": "_diff",
     "DatasetVersion": "_datasets",
-    "GcReport": "_store",
+    "GcReport": "_gc",
+    "SigningKey": "_signing",
     "VerifyReport": "_store",
     "diff_datasets": "_diff",
     "fingerprint": "_fingerprint",

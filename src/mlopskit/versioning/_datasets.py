@@ -19,7 +19,6 @@ from pydantic import Field
 
 from mlopskit._results import Result
 from mlopskit.errors import InvalidParameterError, StoreError
-from mlopskit.versioning._records import Storage
 
 if TYPE_CHECKING:
     from mlopskit.versioning._store import ContentStore
@@ -96,8 +95,9 @@ def _directory(store: ContentStore, name: str) -> str:
 
 
 def _read_record(store: ContentStore, path: str) -> DatasetVersion:
+    relative = path[len(store.root) :].strip("/").split("/")
     try:
-        return DatasetVersion.from_json(store.fs.cat_file(path))
+        return DatasetVersion.from_json(store.records.read(*relative) or b"")
     except ValueError as exc:
         raise StoreError(
             f"The dataset version record {path} is unreadable ({exc}). It was "
@@ -172,7 +172,7 @@ def snapshot(
     digest = store.put(data)
     directory = _directory(store, name)
     store.fs.makedirs(directory, exist_ok=True)
-    records = Storage(store.fs, store.root, store.url)
+    records = store.records  # signed with the store's key, if it has one
     relative = ("datasets", name)
     for _attempt in range(_MAX_ATTEMPTS):
         existing = read_versions(store, name)

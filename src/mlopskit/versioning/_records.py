@@ -22,6 +22,14 @@ the exclusive create is done depends on the filesystem:
   serialises writers **on one machine**; writers on several machines sharing such a
   filesystem can still race, so use a backend with create-only writes for them.
 
+A record written by a killed process never appears half-written, but its private
+temporary file (``.tmp-<pid>-<random>``) stays behind; the next write to the same
+folder removes the temporary files of processes of this machine that are no longer
+running (and those of the old ``.tmp-<random>`` form that are older than a day).
+
+With a :class:`~mlopskit.versioning._signing.SigningKey`, every record gets a
+signature line in front of it and reads verify and strip it (see ``_signing``).
+
 What does *not* belong here: what the records contain (dataset versions in
 ``_datasets.py``, the registry's records in ``mlopskit.registry``, loop events in
 ``mlopskit.loop``).
@@ -33,6 +41,7 @@ import contextlib
 import hashlib
 import os
 import random
+import socket
 import sys
 import tempfile
 import threading
@@ -42,8 +51,9 @@ from collections.abc import Iterator
 from typing import Any
 
 from mlopskit.errors import MlopsKitError, StoreError
+from mlopskit.versioning._signing import SigningKey, unwrap
 
-__all__ = ["Storage", "backoff"]
+__all__ = ["Storage", "backoff", "clean_temporary", "temporary_name"]
 
 _MEMORY_LOCK = threading.Lock()
 _THREAD_LOCKS: dict[str, threading.Lock] = {}
@@ -79,12 +89,21 @@ class Storage:
     error
         The error raised when the filesystem cannot be written at all (each block
         reports in its own family: ``StoreError``, ``RegistryError`` …).
+    key
+        Sign every record written and verify every record read with this key.
     """
 
     def __init__(
-        self, fs: Any, root: str, url: str, *, error: type[MlopsKitError] = StoreError
+        self,
+        fs: Any,
+        root: str,
+        url: str,
+        *,
+        error: type[MlopsKitError] = StoreError,
+        key: SigningKey | None = None,
     ) -> None:
         self.fs = fs
+        self.key = key
         self.error = error
         self.root = root.rstrip("/") or "/"
         self.url = url
@@ -110,15 +129,28 @@ class Storage:
     # -- reads ------------------------------------------------------------------
 
     def read(self, *parts: str) -> bytes | None:
-        """The bytes at ``parts``, or ``None`` if there is no such file."""
+        """The bytes at ``parts``, or ``None`` if there is no such file.
+
+        Raises
+        ------
+        TamperedObjectError
+            The storage has a key and the record's signature is missing or wrong.
+        """
         path = self.path(*parts)
         try:
             if self.kind == "local":
                 with open(path, "rb") as f:
-                    return f.read()
-            return bytes(self.fs.cat_file(path))
+                    data = f.read()
+            else:
+                data = bytes(self.fs.cat_file(path))
         except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
             return None
+        return self._unwrap(data, path)
+
+    def _unwrap(self, data: bytes, path: str) -> bytes:
+        if not data and self.key is None:
+            return data
+        return unwrap(data, self.key, f"The record {path}")
 
     def read_many(self, folder: tuple[str, ...], names: list[str]) -> dict[str, bytes]:
         """The bytes of several files of one folder (missing ones are left out).
@@ -132,7 +164,9 @@ class Storage:
         if not paths:
             return {}
         data = self.fs.cat(list(paths), on_error="omit")
-        return {paths[p]: bytes(b) for p, b in data.items() if p in paths}
+        return {
+            paths[p]: self._unwrap(bytes(b), p) for p, b in data.items() if p in paths
+        }
 
     def list(self, *parts: str) -> list[str]:
         """Names (not paths) of the entries in folder ``parts``; ``[]`` if missing.
@@ -164,6 +198,8 @@ class Storage:
             Something (possibly a concurrent writer's record) is already there.
         """
         path = self.path(*parts)
+        if self.key is not None:
+            data = self.key.wrap(data)
         if self.kind == "local":
             self._create_local(path, data)
         elif self.kind == "memory":
@@ -187,7 +223,8 @@ class Storage:
     def _create_local(self, path: str, data: bytes) -> None:
         folder = os.path.dirname(path)
         os.makedirs(folder, exist_ok=True)
-        tmp = os.path.join(folder, f".tmp-{uuid.uuid4().hex}")
+        clean_temporary(folder)
+        tmp = os.path.join(folder, temporary_name())
         with open(tmp, "xb") as f:
             f.write(data)
             f.flush()
@@ -243,6 +280,69 @@ class Storage:
                 yield
             finally:
                 _unlock_file(handle.fileno())
+
+
+#: This machine, as it appears in temporary file names (no "-" in it).
+_HOST = hashlib.sha256(socket.gethostname().encode()).hexdigest()[:12]
+#: An old-style temporary file (no pid in its name) this old is abandoned.
+_OLD_TEMPORARY_SECONDS = 86400.0
+
+
+def temporary_name() -> str:
+    """A private temporary file name that says which process owns it."""
+    return f".tmp-{os.getpid()}-{_HOST}-{uuid.uuid4().hex}"
+
+
+def _abandoned(name: str, path: str) -> bool:
+    pieces = name.split("-", 3)  # "", "tmp" … or ".tmp", pid, host, random
+    if len(pieces) == 4 and pieces[1].isdigit() and pieces[2] == _HOST:
+        return not _alive(int(pieces[1]))
+    if len(pieces) == 2:  # ".tmp-<random>": written by an older mlopskit
+        try:
+            return time.time() - os.stat(path).st_mtime > _OLD_TEMPORARY_SECONDS
+        except OSError:
+            return False
+    return False  # another machine's file (a shared mount): its owner may be alive
+
+
+def _alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # exists, but owned by someone else
+        return True
+    return True
+
+
+def clean_temporary(folder: str) -> list[str]:
+    """Remove the temporary files that killed writers left in a local ``folder``.
+
+    Only files of processes of this machine that are no longer running (and old
+    ``.tmp-<random>`` files of older versions) go; a live writer's file stays.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> folder = pathlib.Path(tempfile.mkdtemp())
+    >>> _ = (folder / f".tmp-999999999-{_HOST}-x").write_bytes(b"")
+    >>> [p.split("-")[1] for p in clean_temporary(str(folder))]
+    ['999999999']
+    """
+    removed: list[str] = []
+    try:
+        names = [n for n in os.listdir(folder) if n.startswith(".tmp-")]
+    except OSError:
+        return removed
+    for name in names:
+        path = os.path.join(folder, name)
+        if _abandoned(name, path):
+            with contextlib.suppress(OSError):
+                os.unlink(path)
+                removed.append(name)
+    return removed
 
 
 def _fsync_dir(folder: str) -> None:

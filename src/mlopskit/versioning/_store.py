@@ -2,15 +2,19 @@
 
 Layout under the store's root::
 
-    objects/<2 hex>/<62 hex>     one object: a header line, then its payload bytes
-    datasets/<name>/<N>.json     dataset version records (see ``_datasets``)
+    objects/<2 hex>/<62 hex>       one object: a header line, then its payload bytes
+    datasets/<name>/<N>.json       dataset version records (see ``_datasets``)
+    leases/<2 hex>/<62 hex>        "keep this object until …", written by every put
+    roots/<namespace>/<name>.json  explicit gc roots (see ``_gc``)
 
 An object file is ``MLOPSKIT-OBJECT 1\\n``, one line of JSON (``codec``, ``digest``
 = the object's key, ``payload`` = the ``raw-v1`` digest of the payload bytes,
-``size``), ``\\n``, then the payload. Reads verify the payload against its recorded
-digest *before* decoding anything, so a tampered pickle is never unpickled.
+``size``, and in a signed store ``sig``), ``\\n``, then the payload. Reads verify
+the signature and the payload against its recorded digest *before* decoding
+anything, and decode only codecs the caller allows (``_codecs``).
 
-What does *not* belong here: hashing rules (``_fingerprint``), dataset records.
+What does *not* belong here: hashing rules (``_fingerprint``), codecs (``_codecs``),
+signatures (``_signing``), garbage collection (``_gc``), dataset records.
 """
 
 from __future__ import annotations
@@ -18,19 +22,30 @@ from __future__ import annotations
 import io
 import json
 import os
-import uuid
+import time
+import warnings
 from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING, Any, BinaryIO
 
 import blake3
 import fsspec
-import numpy as np
 from fsspec.implementations.local import LocalFileSystem
 
 from mlopskit._results import Result
-from mlopskit.errors import IntegrityError, ObjectNotFoundError, StoreError
+from mlopskit.errors import (
+    IntegrityError,
+    InvalidParameterError,
+    ObjectNotFoundError,
+    PickleTrustWarning,
+    StoreError,
+    UntrustedFormatError,
+)
+from mlopskit.versioning import _codecs
 from mlopskit.versioning._digest import ALGORITHM, RAW_SCHEME, parse_digest, raw_digest
 from mlopskit.versioning._fingerprint import fingerprint
+from mlopskit.versioning._gc import GcReport, collect
+from mlopskit.versioning._records import Storage, clean_temporary, temporary_name
+from mlopskit.versioning._signing import SigningKey
 
 if TYPE_CHECKING:
     from mlopskit.versioning._datasets import DatasetVersion
@@ -40,8 +55,8 @@ __all__ = ["ContentStore", "GcReport", "VerifyReport"]
 _MAGIC = b"MLOPSKIT-OBJECT 1\n"
 _MAX_HEADER = 4096
 _READ_PIECE = 1 << 20
-#: dtype kinds that ``.npy`` stores without pickle (numpy 2's StringDType is not one).
-_NPY_KINDS = frozenset("biufcmMSUV")
+#: How long a put keeps its object safe from gc by default: one day.
+LEASE_SECONDS = 86400.0
 
 
 class VerifyReport(Result):
@@ -63,55 +78,6 @@ class VerifyReport(Result):
     def ok(self) -> bool:
         """True when nothing is corrupt."""
         return not self.corrupt
-
-
-class GcReport(Result):
-    """What :meth:`ContentStore.gc` removed.
-
-    Attributes
-    ----------
-    removed
-        Digests of the removed objects.
-    kept
-        Number of objects left in the store.
-    freed_bytes
-        Bytes of the removed object files.
-    """
-
-    removed: tuple[str, ...]
-    kept: int
-    freed_bytes: int
-
-
-def _encode(obj: Any) -> tuple[str, bytes | memoryview]:
-    """Codec and payload: bytes as is, plain numpy arrays as ``.npy``, others joblib."""
-    if type(obj) is bytes:
-        return "bytes", obj
-    if (
-        type(obj) is np.ndarray
-        and obj.dtype.kind in _NPY_KINDS
-        and not obj.dtype.hasobject
-    ):
-        buffer = io.BytesIO()
-        np.lib.format.write_array(buffer, obj, allow_pickle=False)
-        return "npy", buffer.getbuffer()
-    import joblib
-
-    buffer = io.BytesIO()
-    joblib.dump(obj, buffer)
-    return "joblib", buffer.getbuffer()
-
-
-def _decode(codec: str, payload: memoryview) -> Any:
-    if codec == "bytes":
-        return bytes(payload)
-    if codec == "npy":
-        return np.lib.format.read_array(io.BytesIO(payload), allow_pickle=False)
-    if codec == "joblib":
-        import joblib
-
-        return joblib.load(io.BytesIO(payload))
-    raise StoreError(f"Unknown codec {codec!r} in a verified object; upgrade mlopskit.")
 
 
 def _parse(
@@ -155,8 +121,24 @@ class ContentStore:
     url
         Where the store lives: a local folder (the default, ``.mlopskit/store``),
         ``memory://name``, ``s3://bucket/prefix`` or any fsspec URL.
-    **storage_options
-        Passed to the fsspec filesystem (credentials, ``client_kwargs`` …).
+    trust_pickle
+        Store-wide: allow ``put`` to pickle objects that have no safe codec and
+        ``get`` to unpickle. Only for stores that nobody untrusted can write to.
+    key
+        Sign every object and record and refuse unsigned or wrongly signed ones:
+        ``bytes``, ``"env:VARIABLE"``, ``"file:/path"``, a path or a
+        :class:`~mlopskit.versioning.SigningKey` (HMAC-SHA256).
+    allow
+        Store-wide: the codecs ``get`` may decode (default: every safe codec, plus
+        ``joblib`` under ``trust_pickle``). A call's ``allow=`` narrows it further.
+    trusted
+        Extra type names a skops object may contain (besides scikit-learn's own).
+    lease_seconds
+        How long an object just put is safe from :meth:`gc` (a lease), so that a
+        writer has time to record what references it. ``0``: no lease.
+    storage_options
+        Passed to the fsspec filesystem (credentials, ``client_kwargs`` …); extra
+        keyword arguments are added to them (``ContentStore(url, anon=True)``).
 
     Attributes
     ----------
@@ -166,19 +148,23 @@ class ContentStore:
         The store's root path inside ``fs`` (no trailing slash).
     url : str
         The URL the store was opened with.
+    records : Storage
+        Create-only records below the root, signed with the store's key.
 
     Notes
     -----
     ``put`` keys an object by :func:`fingerprint`, stores it once (a second ``put``
-    of equal content writes nothing) and makes it appear whole or not at all (a
-    temporary file renamed into place on local disks, a single object PUT on object
-    stores), so concurrent writers of the same content are safe. Payloads: bytes as
-    they are, plain numpy arrays as ``.npy`` (every non-object dtype, byte order
-    kept), everything else (DataFrames with every pandas dtype, estimators …) with
-    ``joblib.dump``. ``get`` checks the payload's BLAKE3 digest before decoding, so
-    corrupt or tampered bytes raise :class:`~mlopskit.errors.IntegrityError` and a
-    tampered pickle is never unpickled. This guards against corruption and careless
-    edits, not against a writer who rewrites both the payload and its header.
+    of equal content writes nothing but a lease) and makes it appear whole or not at
+    all. Codecs (see ``docs/versioning.md``): bytes as they are, JSON values as JSON,
+    plain arrays as ``.npy``, DataFrames as Parquet (with pyarrow) or the ``frame``
+    codec, scikit-learn estimators with skops, containers of those as a ``tree``.
+    Anything else needs pickle, which runs code when loaded: ``put`` refuses it
+    unless pickle is trusted (per call or per store), and ``get`` of a pickled
+    object needs the same trust. ``get`` checks the payload's BLAKE3 digest (and,
+    with a key, the header's signature) before decoding anything.
+
+    For an S3 store, an access key given as ``key="..."`` next to ``secret=`` is
+    passed to s3fs as before; prefer ``storage_options={"key": ..., "secret": ...}``.
 
     Examples
     --------
@@ -187,6 +173,8 @@ class ContentStore:
     >>> digest = store.put(np.arange(3))
     >>> digest in store, store.get(digest)
     (True, array([0, 1, 2]))
+    >>> store.codec(digest)
+    'npy'
     >>> blob = store.put_bytes(b"hello")
     >>> store.get_bytes(blob)
     b'hello'
@@ -194,9 +182,23 @@ class ContentStore:
     True
     """
 
-    def __init__(self, url: str = ".mlopskit/store", **storage_options: Any) -> None:
+    def __init__(
+        self,
+        url: str = ".mlopskit/store",
+        *,
+        trust_pickle: bool = False,
+        key: Any = None,
+        allow: Iterable[str] | None = None,
+        trusted: Iterable[str] = (),
+        lease_seconds: float = LEASE_SECONDS,
+        storage_options: dict[str, Any] | None = None,
+        **more_options: Any,
+    ) -> None:
+        options = {**(storage_options or {}), **more_options}
+        if isinstance(key, str) and "secret" in options and ":" not in key:
+            options["key"], key = key, None  # an s3fs access key, as before
         try:
-            fs, root = fsspec.core.url_to_fs(str(url), **storage_options)
+            fs, root = fsspec.core.url_to_fs(str(url), **options)
         except (ImportError, ValueError) as exc:
             raise StoreError(
                 f"Cannot open a store at {url!r}: {exc}. Pass a local folder, "
@@ -207,10 +209,18 @@ class ContentStore:
         self.fs = fs
         self.root = str(root).rstrip("/") or "/"
         self.url = str(url)
-        self.storage_options = dict(storage_options)
+        self.storage_options = options
+        self.trust_pickle = _check_bool(trust_pickle, "trust_pickle")
+        self.key = SigningKey.load(key)
+        self.allow = None if allow is None else _check_codecs(allow)
+        self.trusted = tuple(trusted)
+        self.lease_seconds = float(lease_seconds)
+        self.records = Storage(fs, self.root, self.url, key=self.key)
 
     def __repr__(self) -> str:
-        return f"ContentStore({self.url!r})"
+        signed = ", signed" if self.key is not None else ""
+        trust = ", trust_pickle=True" if self.trust_pickle else ""
+        return f"ContentStore({self.url!r}{trust}{signed})"
 
     # --- paths -------------------------------------------------------------------
 
@@ -228,22 +238,132 @@ class ContentStore:
             if not name.startswith("."):
                 yield path
 
+    # --- policy --------------------------------------------------------------------
+
+    def _trusts(self, trust_pickle: bool | None) -> bool:
+        if trust_pickle is None:
+            return self.trust_pickle
+        return _check_bool(trust_pickle, "trust_pickle")
+
+    def allowed(
+        self, allow: Iterable[str] | None = None, trust_pickle: bool | None = None
+    ) -> frozenset[str]:
+        """The codecs a ``get`` with these arguments may decode.
+
+        The store's ``allow`` (default: every safe codec) narrowed by the call's
+        ``allow``; pickle codecs only when pickle is trusted. Nothing stored can
+        widen it.
+
+        Examples
+        --------
+        >>> sorted(ContentStore("memory://doc-allowed").allowed(allow=["npy", "joblib"]))
+        ['npy']
+        """
+        codecs = _codecs.SAFE_CODECS | (
+            _codecs.PICKLE_CODECS if self._trusts(trust_pickle) else frozenset()
+        )
+        if self.allow is not None:
+            codecs &= self.allow
+        if allow is not None:
+            codecs &= _check_codecs(allow)
+        return frozenset(codecs)
+
     # --- writing -----------------------------------------------------------------
 
-    def put(self, obj: Any) -> str:
+    def put(
+        self, obj: Any, *, trust_pickle: bool | None = None, codec: str | None = None
+    ) -> str:
         """Store an object under its :func:`fingerprint`; return the digest.
+
+        Parameters
+        ----------
+        obj
+            The object. One without a safe codec needs pickle (see ``trust_pickle``).
+        trust_pickle
+            Allow pickling it (default: the store's ``trust_pickle``); a
+            :class:`~mlopskit.errors.PickleTrustWarning` names what was pickled.
+        codec
+            Force a codec (``"skops"``, ``"joblib"`` …) instead of choosing one. An
+            object already stored keeps the codec it was first stored with.
+
+        Raises
+        ------
+        UntrustedFormatError
+            Only pickle can store the object and pickle is not trusted; the message
+            names the object's type (or the part of a container) and how to opt in.
 
         Examples
         --------
         >>> store = ContentStore("memory://doc-put")
         >>> store.put({"a": 1}) == fingerprint({"a": 1})
         True
+        >>> import dataclasses
+        >>> @dataclasses.dataclass
+        ... class Opaque:
+        ...     x: int
+        >>> store.put(Opaque(1))
+        Traceback (most recent call last):
+        ...
+        mlopskit.errors.UntrustedFormatError: Only pickle can store the object: a ...Opaque has no safe codec, ...
         """
         digest = fingerprint(obj)
-        if not self.exists(digest):
-            codec, payload = _encode(obj)
-            self._write(digest, codec, payload)
+        if self.exists(digest):
+            self._lease(digest)  # before the re-check: see _gc "why … safe"
+            if self.exists(digest):
+                return digest
+        name, payload = self._encode(obj, self._trusts(trust_pickle), codec)
+        self._lease(digest)  # only once it can be stored: a refusal writes nothing
+        self._write(digest, name, payload)
         return digest
+
+    def _encode(
+        self, obj: Any, trust: bool, codec: str | None
+    ) -> tuple[str, bytes | memoryview]:
+        if codec == "skops":
+            data = _codecs.skops_dumps(obj)
+            if data is None:
+                raise InvalidParameterError(
+                    f"skops cannot store this {_codecs.type_name(obj)}; leave "
+                    "codec=None (or serializer=None) to let the store choose.",
+                    codec=codec,
+                )
+            return "skops", data
+        if codec is not None and codec not in _codecs.PICKLE_CODECS:
+            name, payload = self._encode(obj, False, None)
+            if name != codec:
+                raise InvalidParameterError(
+                    f"codec={codec!r} cannot store this {_codecs.type_name(obj)} "
+                    f"(its safe codec is {name!r}). Leave codec=None.",
+                    codec=codec,
+                )
+            return name, payload
+        try:
+            if codec is None:
+                return _codecs.encode_safe(obj)
+            raise _codecs.NeedsPickle("value", obj)
+        except _codecs.NeedsPickle as need:
+            if not trust:
+                what = _codecs.type_name(obj)
+                if need.what == "value":
+                    why = f"a {what} has no safe codec"
+                else:
+                    why = f"in this {what}, {need.what} is a {need.type_name}"
+                raise UntrustedFormatError(
+                    f"Only pickle can store the object: {why}, and pickle runs code "
+                    "when loaded. If you trust everyone who can write to this store, "
+                    "pass trust_pickle=True (to put, or ContentStore(..., "
+                    "trust_pickle=True)); or store arrays, DataFrames, JSON values, "
+                    "scikit-learn models or containers of them instead.",
+                    type_name=need.type_name,
+                    part=need.what,
+                ) from None
+        warnings.warn(
+            f"Pickling a {_codecs.type_name(obj)} into {self.url!r} "
+            "(trust_pickle=True): loading it will run code.",
+            PickleTrustWarning,
+            stacklevel=3,
+        )
+        return "joblib", _codecs.encode_pickle(obj)
 
     def put_bytes(self, data: bytes) -> str:
         """Store raw bytes under their ``raw-v1`` digest (plain BLAKE3); return it.
@@ -258,26 +378,56 @@ class ContentStore:
         """
         view = memoryview(data)
         digest = raw_digest(view)
+        self._lease(digest)
         if not self.exists(digest):
             self._write(digest, "bytes", view)
         return digest
 
+    def describe(self, digest: str) -> dict[str, Any]:
+        """An object's verified header: ``codec``, ``size`` (payload bytes), ``digest``.
+
+        Only the header is read (and, in a signed store, its signature checked).
+
+        Examples
+        --------
+        >>> store = ContentStore("memory://doc-describe")
+        >>> store.describe(store.put([1, 2]))["codec"]
+        'json'
+        """
+        path = self._path(digest)
+        try:
+            with self.fs.open(path, "rb") as handle:
+                head = handle.read(len(_MAGIC) + _MAX_HEADER)
+        except FileNotFoundError:
+            raise ObjectNotFoundError(
+                f"No object {digest} in the store at {self.url!r}.",
+                digest=digest,
+                url=self.url,
+            ) from None
+        header, _ = _parse(head, digest, path)
+        self._check_header(header, digest, path)
+        return {k: header[k] for k in ("codec", "digest", "size")}
+
+    def _header(self, digest: str, codec: str, payload: bytes | memoryview) -> bytes:
+        fields: dict[str, Any] = {
+            "codec": codec,
+            "digest": digest,
+            "payload": raw_digest(payload),
+            "size": len(payload),
+        }
+        if self.key is not None:
+            fields["sig"] = self.key.sign(_signed_part(fields))
+        return json.dumps(fields, sort_keys=True).encode("ascii")
+
     def _write(self, digest: str, codec: str, payload: bytes | memoryview) -> None:
-        header = json.dumps(
-            {
-                "codec": codec,
-                "digest": digest,
-                "payload": raw_digest(payload),
-                "size": len(payload),
-            },
-            sort_keys=True,
-        ).encode("ascii")
+        header = self._header(digest, codec, payload)
         path = self._path(digest)
         parent = path.rsplit("/", 1)[0]
         try:
             if isinstance(self.fs, LocalFileSystem):
                 os.makedirs(parent, exist_ok=True)
-                tmp = f"{parent}/.tmp-{uuid.uuid4().hex}"
+                clean_temporary(parent)  # what killed writers left behind
+                tmp = f"{parent}/{temporary_name()}"
                 try:
                     with open(tmp, "wb") as handle:
                         handle.write(_MAGIC + header + b"\n")
@@ -299,6 +449,81 @@ class ContentStore:
                 url=self.url,
             ) from exc
 
+    # --- leases and roots (see _gc) -------------------------------------------------
+
+    def _lease_path(self, digest: str) -> str:
+        _, hex_ = parse_digest(digest)
+        return f"{self.root}/leases/{hex_[:2]}/{hex_[2:]}"
+
+    def _lease(self, digest: str) -> None:
+        if self.lease_seconds <= 0:
+            return
+        path = self._lease_path(digest)
+        body = json.dumps({"digest": digest, "until": time.time() + self.lease_seconds})
+        try:
+            self.fs.makedirs(path.rsplit("/", 1)[0], exist_ok=True)
+            self.fs.pipe_file(path, body.encode("ascii"))
+        except OSError as exc:
+            raise StoreError(
+                f"Could not write the lease of {digest} to {self.url!r}: {exc}.",
+                digest=digest,
+            ) from exc
+
+    def release(self, digest: str) -> None:
+        """Drop the lease of a put: ``gc`` may collect the object if nothing roots it.
+
+        Examples
+        --------
+        >>> store = ContentStore("memory://doc-release")
+        >>> d = store.put("scratch")
+        >>> store.release(d)
+        >>> store.gc(dry_run=True, grace=0).removed == (d,)
+        True
+        """
+        path = self._lease_path(digest)
+        if self.fs.exists(path):
+            self.fs.rm_file(path)
+
+    def add_root(self, namespace: str, name: str, digests: Iterable[str]) -> None:
+        """Record that ``namespace``/``name`` references ``digests`` (a gc root).
+
+        Blocks whose records live in this store's folder need no explicit roots
+        (``gc`` reads every record); use this for references kept elsewhere (a
+        registry at another URL, a service's state). Roots are create-only; adding
+        the same root again with the same digests is a no-op.
+
+        Examples
+        --------
+        >>> store = ContentStore("memory://doc-add-root", lease_seconds=0)
+        >>> d = store.put("kept")
+        >>> store.add_root("my-service", "model-7", [d])
+        >>> store.gc(dry_run=False, grace=0).removed, d in store
+        ((), True)
+        >>> store.remove_root("my-service", "model-7")
+        >>> store.gc(dry_run=False, grace=0).removed == (d,)
+        True
+        """
+        digests = sorted({parse_digest(d) and d for d in digests})
+        parts = _root_parts(namespace, name)
+        body = json.dumps({"format": 1, "digests": digests}, sort_keys=True).encode()
+        try:
+            self.records.create(body, *parts)
+        except FileExistsError:
+            existing = self.records.read(*parts) or b"{}"
+            if json.loads(existing).get("digests") != digests:
+                raise StoreError(
+                    f"The root {namespace}/{name} already exists with other digests; "
+                    "remove_root it first, or use another name.",
+                    namespace=namespace,
+                    name=name,
+                ) from None
+
+    def remove_root(self, namespace: str, name: str) -> None:
+        """Remove a root written by :meth:`add_root` (missing: a no-op)."""
+        path = self.records.path(*_root_parts(namespace, name))
+        if self.fs.exists(path):
+            self.fs.rm_file(path)
+
     # --- reading -----------------------------------------------------------------
 
     def exists(self, digest: str) -> bool:
@@ -315,6 +540,12 @@ class ContentStore:
     def __contains__(self, digest: object) -> bool:
         return isinstance(digest, str) and self.exists(digest)
 
+    def _check_header(self, header: dict[str, Any], digest: str, path: str) -> None:
+        if self.key is not None:
+            self.key.verify(
+                _signed_part(header), header.get("sig"), f"Object {digest} at {path}"
+            )
+
     def _read(self, digest: str) -> tuple[dict[str, Any], memoryview]:
         path = self._path(digest)
         try:
@@ -327,6 +558,7 @@ class ContentStore:
                 url=self.url,
             ) from None
         header, offset = _parse(data, digest, path)
+        self._check_header(header, digest, path)
         payload = memoryview(data)[offset:]
         if len(payload) != header["size"] or raw_digest(payload) != header["payload"]:
             raise IntegrityError(
@@ -339,8 +571,29 @@ class ContentStore:
             )
         return header, payload
 
-    def get(self, digest: str) -> Any:
-        """Load an object, after verifying its bytes.
+    def get(
+        self,
+        digest: str,
+        *,
+        allow: Iterable[str] | None = None,
+        trust_pickle: bool | None = None,
+        trusted: Iterable[str] = (),
+    ) -> Any:
+        """Load an object, after verifying its bytes (and signature, if signed).
+
+        Parameters
+        ----------
+        digest
+            The object's digest.
+        allow
+            Codecs this call may decode (narrows the store's policy; it never
+            widens it). E.g. ``allow=("skops",)`` to load a model and nothing else.
+        trust_pickle
+            Allow unpickling (default: the store's ``trust_pickle``). Old stores
+            pickled every DataFrame and model (codec ``joblib``): open them with
+            ``trust_pickle=True`` if you trust who wrote them.
+        trusted
+            Extra type names a skops object may contain.
 
         Raises
         ------
@@ -348,6 +601,11 @@ class ContentStore:
             Nothing is stored under ``digest``.
         IntegrityError
             The stored bytes do not match their digest (nothing is deserialised).
+        TamperedObjectError
+            The store has a key and the object's signature is missing or wrong.
+        UntrustedFormatError
+            The object's codec is not allowed (a pickle without trust); nothing was
+            deserialised.
 
         Examples
         --------
@@ -356,9 +614,23 @@ class ContentStore:
         >>> df = pd.DataFrame({"a": [1, 2], "b": ["x", "y"]})
         >>> store.get(store.put(df)).equals(df)
         True
+        >>> store.get(store.put([1, 2]), allow=("npy",))
+        Traceback (most recent call last):
+        ...
+        mlopskit.errors.UntrustedFormatError: Object obj-v1:blake3:... is stored with codec 'json', ...
         """
         header, payload = self._read(digest)
-        return _decode(header["codec"], payload)
+        return _codecs.decode(
+            str(header["codec"]),
+            payload,
+            allowed=self.allowed(allow, trust_pickle),
+            trusted=(*self.trusted, *trusted),
+            what=f"Object {digest}",
+        )
+
+    def codec(self, digest: str) -> str:
+        """The codec an object was stored with (from its verified header)."""
+        return str(self.describe(digest)["codec"])
 
     def get_bytes(self, digest: str) -> bytes:
         """The verified payload bytes of an object.
@@ -398,6 +670,7 @@ class ContentStore:
             ) from None
         head = handle.read(len(_MAGIC) + _MAX_HEADER)
         header, offset = _parse(head, digest, path)
+        self._check_header(header, digest, path)
         handle.seek(offset)
         raw = _VerifyingReader(handle, header, digest, path)
         return io.BufferedReader(raw)
@@ -407,8 +680,9 @@ class ContentStore:
     def verify(self, digest: str | None = None) -> VerifyReport:
         """Re-hash one object (``digest``) or every object (no argument).
 
-        Corrupt objects are reported, not raised; a ``digest`` that is not stored
-        raises :class:`~mlopskit.errors.ObjectNotFoundError`.
+        Corrupt objects (and, in a signed store, unsigned or wrongly signed ones)
+        are reported, not raised; a ``digest`` that is not stored raises
+        :class:`~mlopskit.errors.ObjectNotFoundError`.
 
         Examples
         --------
@@ -450,34 +724,54 @@ class ContentStore:
             pass
         return relative
 
-    def gc(self, keep: Iterable[str]) -> GcReport:
-        """Remove every object whose digest is not in ``keep``.
+    def gc(
+        self,
+        dry_run: bool = True,
+        *,
+        grace: float = 3600.0,
+        keep: Iterable[str] = (),
+        expire: dict[str, float] | None = None,
+    ) -> GcReport:
+        """Remove objects that nothing references (by default, only report them).
 
-        Objects referenced by the store's dataset versions are always kept. Objects
-        that only other blocks' records point to (registry versions, the pipeline
-        cache) are removed unless their digests are in ``keep``: collect them first.
+        An object is kept if it is *rooted*: named in ``keep``, in an explicit root
+        (:meth:`add_root`), under an unexpired lease (every ``put`` takes one for
+        ``lease_seconds``), or mentioned by any record in the store's folder
+        (registry versions, dataset versions, pipeline runs and cache index, loop
+        state …); or if it is younger than ``grace`` seconds. See
+        ``docs/versioning.md`` for the roots protocol and why this is safe while
+        other processes write.
+
+        Parameters
+        ----------
+        dry_run
+            Only report what would be removed (the default).
+        grace
+            Keep objects written less than this many seconds ago.
+        keep
+            More digests to keep.
+        expire
+            ``{top-level folder: seconds}``: records in that folder older than that
+            no longer root anything (e.g. ``{"pipeline-index": 30 * 86400}`` keeps
+            cache entries for 30 days).
 
         Examples
         --------
-        >>> store = ContentStore("memory://doc-gc")
+        >>> store = ContentStore("memory://doc-gc", lease_seconds=0)
         >>> a, b = store.put("a"), store.put("b")
-        >>> report = store.gc(keep=[a])
+        >>> store.gc(grace=0, keep=[a]).removed == (b,), b in store  # a dry run
+        (True, True)
+        >>> report = store.gc(dry_run=False, grace=0, keep=[a])
         >>> report.removed == (b,), a in store, b in store
         (True, True, False)
         """
-        kept_hex = {parse_digest(d)[1] for d in keep}
-        kept_hex.update(parse_digest(v.digest)[1] for v in self._all_versions())
-        removed, freed, kept = [], 0, 0
-        for path in self._object_paths():
-            hex_ = "".join(path.rsplit("/", 2)[-2:])
-            if hex_ in kept_hex:
-                kept += 1
-                continue
-            name = self._name_of(path)
-            freed += int(self.fs.size(path))
-            self.fs.rm_file(path)
-            removed.append(name)
-        return GcReport(removed=tuple(removed), kept=kept, freed_bytes=freed)
+        return collect(
+            self,
+            dry_run=_check_bool(dry_run, "dry_run"),
+            grace=float(grace),
+            keep=keep,
+            expire=dict(expire or {}),
+        )
 
     # --- dataset versions ----------------------------------------------------------
 
@@ -497,14 +791,49 @@ class ContentStore:
 
         return read_versions(self, name)
 
-    def _all_versions(self) -> Iterator[DatasetVersion]:
-        from mlopskit.versioning._datasets import read_versions
 
-        base = f"{self.root}/datasets"
-        if not self.fs.exists(base):
-            return
-        for entry in self.fs.ls(base, detail=False):
-            yield from read_versions(self, entry.rstrip("/").rsplit("/", 1)[-1])
+def _check_bool(value: Any, what: str) -> bool:
+    if not isinstance(value, bool):
+        raise InvalidParameterError(
+            f"`{what}` must be True or False. Got {value!r} instead.", value=value
+        )
+    return value
+
+
+def _check_codecs(codecs: Iterable[str]) -> frozenset[str]:
+    if isinstance(codecs, str):
+        codecs = (codecs,)
+    out = frozenset(codecs)
+    unknown = out - _codecs.SAFE_CODECS - _codecs.PICKLE_CODECS
+    if unknown:
+        known = sorted(_codecs.SAFE_CODECS | _codecs.PICKLE_CODECS)
+        raise InvalidParameterError(
+            f"`allow` names unknown codecs {sorted(unknown)}; known codecs: {known}.",
+            codecs=tuple(sorted(unknown)),
+        )
+    return out
+
+
+def _signed_part(header: dict[str, Any]) -> bytes:
+    """The header fields a signature covers (all but the signature)."""
+    fields = {k: v for k, v in header.items() if k != "sig"}
+    return json.dumps(fields, sort_keys=True).encode("ascii")
+
+
+def _root_parts(namespace: str, name: str) -> tuple[str, str, str]:
+    for part in (namespace, name):
+        if (
+            not isinstance(part, str)
+            or not part
+            or part.startswith(".")
+            or any(c in part for c in "/\\\0")
+        ):
+            raise InvalidParameterError(
+                "A root's namespace and name must be non-empty strings without '/', "
+                f"'\\\\' or a leading '.'. Got {part!r} instead.",
+                value=part,
+            )
+    return ("roots", namespace, f"{name}.json")
 
 
 class _VerifyingReader(io.RawIOBase):
