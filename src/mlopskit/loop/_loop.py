@@ -612,22 +612,34 @@ class ContinuousTraining:
         return _ops.approve(self, seq, reason)
 
     def retain(
-        self, policy: RetentionPolicy | None = None, *, dry_run: bool = False
+        self,
+        policy: RetentionPolicy | None = None,
+        *,
+        dry_run: bool = False,
+        collect: bool = False,
+        grace: float = 3600.0,
     ) -> RetentionReport:
-        """Delete the loop's records beyond ``policy``; report its roots.
+        """Delete the loop's records beyond ``policy``; optionally collect garbage.
 
         Deletes the events older than both the newest ``keep_events`` and the newest
         checkpoint, with their claims, journal and batch-index entries, and all but
-        the newest ``keep_checkpoints`` checkpoints. Objects (batches, training data)
-        are never deleted here: the report's ``roots`` are the ones the loop still
-        needs and ``released`` the ones it gave up, for the store's garbage
-        collection. See :class:`RetentionPolicy`.
+        the newest ``keep_checkpoints`` checkpoints. The objects those records named
+        (labelled and quarantined batches) are then rooted by nothing of the loop's;
+        with ``collect=True`` the store's garbage collection runs
+        (:meth:`ContentStore.gc` with ``grace``; it keeps whatever another block's
+        records still name). See :class:`RetentionPolicy`.
         """
-        return _retention.retain(self, policy or RetentionPolicy(), dry_run=dry_run)
+        return _retention.retain(
+            self,
+            policy or RetentionPolicy(),
+            dry_run=dry_run,
+            collect=collect,
+            grace=grace,
+        )
 
-    def roots(self, policy: RetentionPolicy | None = None) -> frozenset[str]:
-        """Digests of the stored objects this loop still needs (for garbage collection)."""
-        return frozenset(_retention.roots(self, policy or RetentionPolicy()))
+    def roots(self) -> frozenset[str]:
+        """Digests of the stored objects this loop's state and records keep alive."""
+        return frozenset(_retention.roots(self))
 
     def status(self) -> _ops.LoopStatus:
         """Where the loop stands: last decision, production in the events and in

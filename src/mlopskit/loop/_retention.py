@@ -1,27 +1,29 @@
 """Retention: what a long-running loop keeps, and what it gives up.
 
-Under :class:`RetentionPolicy` a loop's storage is bounded however many batches it
-observes:
+Under :class:`RetentionPolicy` a loop's records are bounded however many batches it
+observes, and so are the objects they keep alive:
 
 - **Training rows** (the labelled batches): the state keeps only the parts the
   training window can still use (always, as a rule of the fold, for an ``int``
   window: the newest parts whose rows, less their held-out share, fill the window,
   plus the parts of an open change). ``timedelta``, callable and ``"all"`` windows
   keep every part.
-- **Events** (and their claims, journal entries and batch-index entries): the newest
-  ``keep_events``, and never one after the newest checkpoint (the state is rebuilt
-  from it). Idempotency (the same batch twice, one decision) holds within the kept
-  events.
+- **Events** (with their claims, journal entries and batch-index entries): the
+  newest ``keep_events``, and never one after the newest checkpoint (the state is
+  rebuilt from it). Idempotency (the same batch twice, one decision) holds within
+  the kept events. **Quarantined batches** stay as long as their events.
 - **Checkpoints**: the newest ``keep_checkpoints``.
-- **Quarantined batches**: the newest ``keep_quarantined`` stay roots.
+- **Runs**: with ``keep_runs_for`` (seconds), the store's collection stops counting
+  pipeline run records and cache-index entries older than that as roots.
 
-:meth:`ContinuousTraining.retain` deletes the loop's own records beyond the policy
-and reports its **roots** (the objects it still needs: schema, reference data,
-training parts, kept quarantined batches, the training data of its recent
-promotions) and the objects it **released** (labelled and quarantined batches it no
-longer needs). Objects live in the content store shared with the registry and the
-pipeline cache, so the loop never deletes one itself: a store-wide garbage
-collection, given every block's roots, removes what nobody needs.
+The store's garbage collection (:meth:`ContentStore.gc`) keeps every object that a
+record in the store's folder names (registry versions, dataset versions, pipeline
+runs, the loop's events and checkpoints), under a lease, or younger than a grace
+period. So deleting the loop's old records is what releases its old batches: with
+``collect=True``, :meth:`ContinuousTraining.retain` then runs the collection. What
+the loop does not delete: registry versions (every retrain's candidate stays, with
+its artifact), dataset versions (every training set), pipeline cache entries (unless
+``keep_runs_for``).
 
 What does *not* belong here: the state fold (``_loop.py``), the records (``_journal.py``).
 """
@@ -49,11 +51,11 @@ class RetentionPolicy:
         The newest events kept (with their claims and journal entries).
     keep_checkpoints
         The newest state checkpoints kept.
-    keep_quarantined
-        The newest quarantined batches kept as roots (for inspection).
-    keep_promotions
-        The newest promotions whose training data stay roots (rollback targets
-        keep the data the monitors compare with).
+    keep_runs_for
+        Seconds after which pipeline run records and cache-index entries stop
+        rooting their objects in the collection (``None``: they always do). It
+        applies to the whole store: other pipelines sharing it lose their old cache
+        entries too, and a step whose cached output was collected runs again.
 
     Examples
     --------
@@ -63,20 +65,19 @@ class RetentionPolicy:
 
     keep_events: int = 1000
     keep_checkpoints: int = 2
-    keep_quarantined: int = 100
-    keep_promotions: int = 5
+    keep_runs_for: float | None = None
 
     def __post_init__(self) -> None:
-        for name in ("keep_events", "keep_checkpoints", "keep_quarantined"):
+        for name in ("keep_events", "keep_checkpoints"):
             value = getattr(self, name)
-            if not isinstance(value, int) or value < 1:
+            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
                 raise InvalidParameterError(
                     f"`{name}` must be a positive int. Got {value!r} instead."
                 )
-        if not isinstance(self.keep_promotions, int) or self.keep_promotions < 0:
+        if self.keep_runs_for is not None and not self.keep_runs_for > 0:
             raise InvalidParameterError(
-                "`keep_promotions` must be a non-negative int. "
-                f"Got {self.keep_promotions!r} instead."
+                "`keep_runs_for` must be a positive number of seconds or None. "
+                f"Got {self.keep_runs_for!r} instead."
             )
 
 
@@ -99,6 +100,8 @@ class RetentionReport(Result):
     released_runs
         Pipeline runs of the deleted events that no registered version names
         (failed retrains): their run records can go with the store's collection.
+    collected
+        The store's collection report, when ``collect=True``.
     dry_run
         Nothing was deleted.
     """
@@ -109,6 +112,7 @@ class RetentionReport(Result):
     roots: tuple[str, ...]
     released: tuple[str, ...]
     released_runs: tuple[str, ...] = ()
+    collected: Any = None
     dry_run: bool
 
 
@@ -116,30 +120,29 @@ def _event_objects(event: LoopEvent) -> set[str]:
     return {d for d in (event.labelled_digest, event.quarantine_digest) if d}
 
 
-def roots(loop: Any, policy: RetentionPolicy) -> set[str]:
-    """The objects the loop needs now, under ``policy``."""
+def roots(loop: Any, *, after: int = 0) -> set[str]:
+    """The objects the loop's records from event ``after`` on name (and its state).
+
+    What the store's collection keeps alive for the loop.
+    """
     state = loop._load_state()
     out = {state.schema_digest, state.reference}
     out.update(p.digest for p in state.parts)
     out.update(str(item["reference"]) for item in state.awaiting.values())
-    kept = loop._journal.all_events()
-    quarantined = [e for e in kept if e.quarantine_digest]
-    out.update(
-        str(e.quarantine_digest) for e in quarantined[-policy.keep_quarantined :]
-    )
-    promoted = [
-        e for e in kept if e.decision in ("promoted", "bootstrapped", "rolled-back")
-    ]
-    if policy.keep_promotions:
-        out.update(
-            str(e.dataset_digest)
-            for e in promoted[-policy.keep_promotions :]
-            if e.dataset_digest
-        )
+    for event in loop._journal.all_events():
+        if event.seq >= after:
+            out |= _event_objects(event)
     return {d for d in out if d}
 
 
-def retain(loop: Any, policy: RetentionPolicy, *, dry_run: bool) -> RetentionReport:
+def retain(
+    loop: Any,
+    policy: RetentionPolicy,
+    *,
+    dry_run: bool,
+    collect: bool = False,
+    grace: float = 3600.0,
+) -> RetentionReport:
     """Apply ``policy``: see :meth:`ContinuousTraining.retain`."""
     journal = loop._journal
     state = loop._load_state()
@@ -151,7 +154,7 @@ def retain(loop: Any, policy: RetentionPolicy, *, dry_run: bool) -> RetentionRep
         state.seq,
     )
     doomed = [n for n in numbers if n < horizon]
-    needed = roots(loop, policy)
+    needed = roots(loop, after=horizon)
     released: set[str] = set()
     runs: set[str] = set()
     paths: list[str] = []
@@ -174,6 +177,14 @@ def retain(loop: Any, policy: RetentionPolicy, *, dry_run: bool) -> RetentionRep
         runs -= _registered_runs(loop)
     if not dry_run:
         _delete(journal, paths)
+    collected = None
+    if collect:
+        expire: dict[str, float] = {}
+        if policy.keep_runs_for is not None:
+            expire = dict.fromkeys(
+                ("pipeline-runs", "pipeline-index"), policy.keep_runs_for
+            )
+        collected = loop.store.gc(dry_run=dry_run, grace=grace, expire=expire)
     return RetentionReport(
         deleted_events=len(doomed),
         deleted_records=len(paths),
@@ -181,6 +192,7 @@ def retain(loop: Any, policy: RetentionPolicy, *, dry_run: bool) -> RetentionRep
         roots=tuple(sorted(needed)),
         released=tuple(sorted(released)),
         released_runs=tuple(sorted(runs)),
+        collected=collected,
         dry_run=dry_run,
     )
 
