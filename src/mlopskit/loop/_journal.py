@@ -9,7 +9,6 @@ Every record is written once, with the store's create-only writer
     journal/00000007/01-1-register.outcome.json   A registered v4
     journal/00000007/01-2-promote.intent.json     A is about to move the alias
     events/00000007.json                  the decision #7 (closes the claim)
-    batches/<digest>/00000007.json        the batch with this digest is #7's
     checkpoints/00000100.json             the state folded up to #100
 
 - **One writer per number.** A worker claims number ``N`` by creating
@@ -435,55 +434,6 @@ class Journal:
         return sorted(
             {int(n.split(".")[0].split("-")[0]) for n in names if n[:1].isdigit()}
         )
-
-    # -- batches (idempotency) -------------------------------------------------------
-
-    def first_batch(self, key: str, scope: int) -> int | None:
-        """The first decision that claimed the batch ``key`` since bootstrap ``scope``.
-
-        One read (no listing): the common case, a new batch, costs one request.
-        """
-        data = self._read("batches", _key_name(key), f"{_seq_name(scope)}.json")
-        return None if data is None else int(json.loads(data)["seq"])
-
-    def batch_numbers(self, key: str, scope: int) -> list[int]:
-        """Every decision that claimed the batch ``key`` since bootstrap ``scope``."""
-        folder = self._at("batches", _key_name(key))
-        out = []
-        for name in self.records.list(*folder):
-            stem = name.split(".")[0]
-            if stem == _seq_name(scope):
-                first = self.first_batch(key, scope)
-                out += [] if first is None else [first]
-            elif stem.startswith(f"{_seq_name(scope)}-"):
-                out.append(int(stem.split("-")[1]))
-        return sorted(out)
-
-    def index_batch(self, key: str, seq: int, scope: int) -> None:
-        """Record that decision ``seq`` observes the batch ``key`` (create-only)."""
-        data = json.dumps({"seq": seq}).encode()
-        folder = ("batches", _key_name(key))
-        try:
-            self._create(data, *folder, f"{_seq_name(scope)}.json")
-        except FileExistsError:  # observed before (interrupted, or a reused number)
-            with contextlib.suppress(FileExistsError):
-                self._create(data, *folder, f"{_seq_name(scope)}-{_seq_name(seq)}.json")
-
-    def batch_entries(self, key: str, seq: int) -> list[str]:
-        """The paths of the index entries that name decision ``seq`` (for retention)."""
-        folder = self._at("batches", _key_name(key))
-        names = self.records.list(*folder)
-        blobs = self.records.read_many(folder, [n for n in names if "-" not in n])
-        out = []
-        for name in names:
-            stem = name.split(".")[0]
-            if "-" in stem:
-                hit = int(stem.split("-")[1]) == seq
-            else:
-                hit = name in blobs and int(json.loads(blobs[name])["seq"]) == seq
-            if hit:
-                out.append(self.records.path(*folder, name))
-        return out
 
     # -- checkpoints -----------------------------------------------------------------
 

@@ -60,6 +60,9 @@ __all__ = ["ContinuousTraining"]
 #: are checked against them, and a few hundred training rows rarely show the extremes.
 _INFER_TOLERANCE = 0.5
 
+#: ``observe`` is idempotent over the batches of the last this many decisions.
+_KEYS = 1000
+
 
 def _now() -> _dt.datetime:
     return _dt.datetime.now(_dt.timezone.utc)
@@ -426,8 +429,14 @@ class ContinuousTraining:
         if done is not None:
             return done  # the same batch twice: one decision
         state, claim = self._begin("observe", key)
+        seq = state.keys.get(key)
+        if seq is not None:  # decided by another worker while this one caught up
+            self._journal.release(claim)
+            event = self._journal.event(int(seq))
+            if event is not None:
+                return event
+            state, claim = self._begin("observe", key)
         try:
-            self._journal.index_batch(key, claim.seq, claim.scope)
             event = self._observe(state, batch, labels)
         except BaseException:
             # Interrupted before its event was written: forget what this call did in
@@ -622,7 +631,7 @@ class ContinuousTraining:
         """Delete the loop's records beyond ``policy``; optionally collect garbage.
 
         Deletes the events older than both the newest ``keep_events`` and the newest
-        checkpoint, with their claims, journal and batch-index entries, and all but
+        checkpoint, with their claims and journal entries, and all but
         the newest ``keep_checkpoints`` checkpoints. The objects those records named
         (labelled and quarantined batches) are then rooted by nothing of the loop's;
         with ``collect=True`` the store's garbage collection runs
@@ -973,6 +982,7 @@ class ContinuousTraining:
             cooldown=self.cooldown,
         )
         state.trim(self)
+        state.remember(event)
         if event.decision == "pending_approval":
             state.await_approval(event)
         return event
@@ -1039,32 +1049,20 @@ class ContinuousTraining:
         )
 
     def _decided(self, key: str) -> LoopEvent | None:
-        """The event that already observed the batch with ``key`` (since bootstrap)."""
-        state = self._load_state()
-        scope = state.bootstrap_seq
-        first = self._journal.first_batch(key, scope)
-        if first is None:
-            return None  # a new batch: one read, no listing
-        found = self._decided_at(first, key)
-        if found is not None:
-            return found
-        for seq in reversed(self._journal.batch_numbers(key, scope)):
-            found = self._decided_at(seq, key) if seq != first else None
-            if found is not None:
-                return found
-        return None
+        """The event that already observed the batch with ``key`` (since bootstrap).
 
-    def _decided_at(self, seq: int, key: str) -> LoopEvent | None:
-        """Decision ``seq`` if it observed the batch ``key``; busy if in flight."""
-        event = self._journal.event(seq)
-        if event is None:
-            attempts = self._journal.attempts(seq)
-            if attempts and is_live(attempts[-1]):
-                raise self._journal.busy_error(attempts[-1])
+        The state knows the batch digest of each of the last decisions it folded,
+        and a claim on the next number succeeds only if no decision was made since
+        the state was read: so this costs no request for a new batch, and a worker
+        that lost the race re-reads the state and checks again.
+        """
+        seq = self._load_state().keys.get(key)
+        if seq is None:
             return None
-        if event.batch_digest == key and event.decision != "interrupted":
+        event = self._journal.event(int(seq))
+        if event is not None and event.batch_digest == key:
             return event
-        return None
+        return None  # retained away: the batch is news again
 
     def _reconcile(self, seq: int) -> bool:
         """Close a dead claim on ``seq`` whose worker changed the registry.
@@ -1146,6 +1144,7 @@ class _State:
         self.pending: list[str] = []  # labelled batches since the last promotion
         self.accepted = 0
         self.awaiting: dict[str, Any] = {}  # seq → pending_approval event fields
+        self.keys: dict[str, int] = {}  # batch digest → seq, the newest _KEYS decisions
         self.schema: Any = None
         self.monitors: FittedMonitors
         self._model: tuple[int, Any] | None = None
@@ -1199,6 +1198,7 @@ class _State:
         self.seq = max(self.seq, event.seq)
         if event.decision == "interrupted":
             return  # the batch was not counted; the registry changes are named
+        self.remember(event)
         if event.decision == "bootstrapped":
             self.bootstrap_seq = event.seq
             self.reference = event.dataset_digest
@@ -1234,6 +1234,16 @@ class _State:
             self.trim(loop)
         elif event.kind in ("approval", "rollback"):
             _ops.fold(self, event)
+
+    def remember(self, event: LoopEvent) -> None:
+        """Note the batch an observe decided (idempotency), the newest _KEYS of them."""
+        if event.decision == "bootstrapped":
+            self.keys = {}
+        elif event.kind == "observe" and event.batch_digest is not None:
+            self.keys.pop(event.batch_digest, None)
+            self.keys[event.batch_digest] = event.seq
+            while len(self.keys) > _KEYS:
+                self.keys.pop(next(iter(self.keys)))
 
     def trim(self, loop: ContinuousTraining) -> None:
         """Forget the training parts an ``int`` window can no longer use.

@@ -18,6 +18,7 @@ What does *not* belong here: the loop's decisions (``_loop.py``), the records
 
 from __future__ import annotations
 
+import contextlib
 import datetime as _dt
 import importlib
 import logging
@@ -449,12 +450,8 @@ def reconcile(loop: Any, seq: int) -> bool:
                 if moved
                 else _interrupted(loop, dead, registered)
             )
-            try:
+            with contextlib.suppress(FileExistsError):  # another rescuer was first
                 journal.write_event(event)
-            except FileExistsError:
-                return True
-            if moved and dead.key is not None:
-                journal.index_batch(dead.key, seq, dead.scope)
         finally:
             journal.end(rescue)
         _LOG.warning(

@@ -8,10 +8,10 @@ observes, and so are the objects they keep alive:
   window: the newest parts whose rows, less their held-out share, fill the window,
   plus the parts of an open change). ``timedelta``, callable and ``"all"`` windows
   keep every part.
-- **Events** (with their claims, journal entries and batch-index entries): the
+- **Events** (with their claims and journal entries): the
   newest ``keep_events``, and never one after the newest checkpoint (the state is
-  rebuilt from it). Idempotency (the same batch twice, one decision) holds within
-  the kept events. **Quarantined batches** stay as long as their events.
+  rebuilt from it). Idempotency (the same batch twice, one decision) holds for
+  the batches of the last 1,000 decisions that are still kept. **Quarantined batches** stay as long as their events.
 - **Checkpoints**: the newest ``keep_checkpoints``.
 - **Runs**: with ``keep_runs_for`` (seconds), the store's collection stops counting
   pipeline run records and cache-index entries older than that as roots.
@@ -88,7 +88,7 @@ class RetentionReport(Result):
     ----------
     deleted_events, deleted_records
         Events deleted, and every record deleted with them (claims, journal and
-        batch-index entries, checkpoints), events included.
+        checkpoints), events included.
     kept_events
         Events left.
     roots
@@ -208,7 +208,7 @@ def _registered_runs(loop: Any) -> set[str]:
 
 
 def _record_paths(journal: Any, event: LoopEvent) -> list[str]:
-    """The event's own record, and its claims, journal and batch-index entries."""
+    """The event's own record, and its claims and journal entries."""
     seq = f"{event.seq:08d}"
     records = journal.records
     out = [records.path(*journal._at("events"), f"{seq}.json")]
@@ -217,8 +217,6 @@ def _record_paths(journal: Any, event: LoopEvent) -> list[str]:
             records.path(*journal._at(*folder), n)
             for n in records.list(*journal._at(*folder))
         ]
-    if event.batch_digest:
-        out += journal.batch_entries(event.batch_digest, event.seq)
     return out
 
 
