@@ -163,7 +163,9 @@ def retain(
     )
     for data in blobs.values():
         event = LoopEvent.model_validate_json(data)
-        released |= _event_objects(event) - needed
+        # A quarantined batch's digest is also its batch digest, which the state
+        # remembers (idempotency) and so its checkpoints name: still rooted.
+        released |= _event_objects(event) - needed - set(state.keys)
         if event.run_id:
             runs.add(event.run_id)
         paths += _record_paths(journal, event)
