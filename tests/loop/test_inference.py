@@ -24,7 +24,7 @@ from sklearn.preprocessing import StandardScaler
 from mlopskit.drift import LabelDrift, TabularDrift
 from mlopskit.errors import InferencePathError, InvalidParameterError
 from mlopskit.loop import ContinuousTraining, HoldoutGate, Monitor, RolloutCheck
-from mlopskit.pipeline import Pipeline
+from mlopskit.pipeline import Pipeline, step
 from mlopskit.registry import ModelRegistry
 from mlopskit.schema import Schema
 
@@ -77,9 +77,8 @@ def make(url: str, pipeline: Pipeline, **kw: Any) -> ContinuousTraining:
         "store": f"{url}/store",
         "min_holdout": 40,
         "holdout_fraction": 0.5,
-        # A reviewed schema (the whole data set's ranges): these tests are about the
-        # inference path, not about how tight an inferred range is.
-        "schema": Schema.infer(cancer().drop(columns="target")),
+        # No schema: the loop's default (Schema.infer, calibrated) must pass the
+        # clean held-out rows of breast_cancer.
     }
     params.update(kw)
     return ContinuousTraining(pipeline, **params)
@@ -245,3 +244,28 @@ def test_observe_never_raises_on_a_batch_that_passes_the_schema(
         "refused",
         "failed",
     )
+
+
+def sparse_features(data: pd.DataFrame) -> Any:
+    """A features step that returns a scipy sparse matrix (no label column)."""
+    from scipy import sparse
+
+    cols = ["mean radius", "mean texture", "worst radius", "mean smoothness"]
+    return sparse.csr_matrix(data[cols].to_numpy())
+
+
+def sparse_model(sparse_features: Any, data: pd.DataFrame) -> Any:
+    return LogisticRegression(max_iter=2000).fit(sparse_features, data["target"])
+
+
+def test_a_sparse_features_step_with_labels_from_the_data(tmp_path: Any) -> None:
+    data = cancer()
+    # fingerprint has no handler for scipy.sparse: the step opts out of the cache.
+    pipe = Pipeline([step(sparse_features, cache=False), sparse_model], name="sparse")
+    lp = make(str(tmp_path), pipe, model_step="sparse_model")
+    assert lp.bootstrap(data.iloc[:300]).features_step == "sparse_features"
+    batch = data.iloc[300:400]
+    event = lp.observe(batch.drop(columns="target"), labels=batch["target"])
+    assert event.decision == "no-change", event.reasons
+    assert event.performance is not None
+    assert event.performance > 0.8

@@ -85,3 +85,10 @@ def test_after_a_promotion_the_baseline_is_the_new_models_fresh_score(
         later = [e for e in events[i + 1 :] if e.decision != "quarantined"]
         if later:
             assert later[0].baseline == event.candidate_score
+    # The monitors' reference is the production model's own training window.
+    last = [e for e in events if e.decision == "promoted"][-1]
+    state = loop._load_state()
+    assert state.reference == last.dataset_digest
+    training = loop.store.get(str(last.dataset_digest))
+    fitted = state.monitors.fitted["features"]
+    assert fitted.n_reference_ == len(training)

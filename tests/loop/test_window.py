@@ -100,6 +100,11 @@ def test_all_rows(tmp_path: Path) -> None:
     assert len(trained_rows(lp)) == 350
 
 
+def test_a_holdout_smaller_than_the_gate_needs_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(InvalidParameterError, match="min_holdout"):
+        make(str(tmp_path), gates=[HoldoutGate()], min_holdout=40)
+
+
 @pytest.mark.parametrize("bad", [0, -3, 2.5, "last", dt.timedelta(0)])
 def test_a_bad_window_is_refused(tmp_path: Path, bad: Any) -> None:
     with pytest.raises(InvalidParameterError, match="training_window"):
@@ -172,3 +177,90 @@ def test_zero_rows_and_wrong_labels_are_refused_and_nothing_is_written(
     assert info.value.column == "labels"
     assert snapshot_files(tmp_path) == before
     assert len(loop.events()) == 1
+
+
+@pytest.mark.slow  # 200 scorer calls on the held-out rows
+def test_a_scorer_other_than_accuracy_is_compared_by_a_paired_bootstrap(
+    tmp_path: Path,
+) -> None:
+    lp = make(
+        str(tmp_path),
+        metric="roc_auc",
+        gates=[HoldoutGate(n_boot=100)],
+        min_holdout=100,
+        holdout_fraction=0.4,
+    )
+    lp.bootstrap(draw(np.random.default_rng(0), 300, shifted=False))
+    X, y = batch(7, n=300)
+    event = lp.observe(X, labels=y)
+    assert event.decision in ("promoted", "refused")
+    assert event.comparison is not None
+    assert event.comparison.metric == "roc_auc"
+    assert event.comparison.n == 120
+    assert event.comparison.method.startswith("paired bootstrap")
+    assert event.comparison.low <= event.comparison.difference <= event.comparison.high
+
+
+def test_an_empty_or_failing_window_is_a_failed_retrain_not_an_exception(
+    tmp_path: Path,
+) -> None:
+    def broken(rows: pd.DataFrame) -> pd.DataFrame:
+        raise RuntimeError("no access to the archive")
+
+    for window, message in (
+        (broken, "no access"),
+        (lambda rows: rows.iloc[:0], "no rows"),
+    ):
+        lp = make(str(tmp_path / message.replace(" ", "-")), training_window=window)
+        lp.bootstrap(draw(np.random.default_rng(0), 300, shifted=False))
+        X, y = batch(8)
+        event = lp.observe(X, labels=y)
+        assert event.decision == "failed"
+        assert message in " ".join(event.reasons)
+        assert lp.registry.get_version("w", alias="production").version == 1
+
+
+def test_a_schedule_only_retrain_is_judged_for_non_inferiority(tmp_path: Path) -> None:
+    lp = make(
+        str(tmp_path),
+        gates=[HoldoutGate(min_rows=40, schedule_margin=0.03)],
+        training_window="all",
+    )
+    lp.bootstrap(draw(np.random.default_rng(0), 300, shifted=False))
+    X, y = batch(9)
+    event = lp.observe(X, labels=y)
+    assert event.triggers == ("schedule",)
+    holdout = next(g for g in event.gates if g.gate == "holdout")
+    assert "rule: non-inferiority, lower bound > -0.03" in holdout.reason
+
+
+def test_a_batch_the_model_cannot_take_is_quarantined_with_the_error(
+    tmp_path: Path,
+) -> None:
+    def fragile(data: pd.DataFrame) -> pd.DataFrame:
+        if (data["x0"] > 3.0).any():  # a featurise step with a bug on big values
+            raise ValueError("x0 too large for the lookup table")
+        return data
+
+    def fit_fragile(fragile: pd.DataFrame) -> Any:
+        return fit(fragile)
+
+    lp = ContinuousTraining(
+        Pipeline([fragile, fit_fragile], name="fragile"),
+        registry=f"{tmp_path}/registry",
+        model_name="f",
+        monitors=(),
+        gates=[HoldoutGate()],
+        store=f"{tmp_path}/store",
+        model_step="fit_fragile",
+    )
+    boot = draw(np.random.default_rng(0), 300, shifted=False)
+    boot = boot[boot["x0"] <= 3.0]
+    assert lp.bootstrap(boot).features_step == "fragile"
+    X, y = batch(10)
+    X = X.assign(x0=X["x0"].clip(upper=2.9))
+    X.loc[0, "x0"] = 3.5  # inside the inferred range, but the step fails on it
+    assert lp._load_state().schema.validate(X).ok
+    event = lp.observe(X, labels=y)
+    assert event.decision == "quarantined"
+    assert "x0 too large for the lookup table" in event.reasons[0]

@@ -20,6 +20,7 @@ import typing
 from mlopskit._lazy import lazy_exports
 
 if typing.TYPE_CHECKING:
+    from mlopskit.loop._compare import PairedComparison
     from mlopskit.loop._events import Decision, LoopEvent, MonitorOutcome
     from mlopskit.loop._gates import HoldoutGate, RolloutCheck
     from mlopskit.loop._loop import ContinuousTraining
@@ -37,6 +38,7 @@ __all__ = [
     "ManualApproval",
     "Monitor",
     "MonitorOutcome",
+    "PairedComparison",
     "RetentionPolicy",
     "RetentionReport",
     "RolloutCheck",
@@ -53,6 +55,7 @@ _HOMES = {
     "ManualApproval": "_ops",
     "Monitor": "_monitors",
     "MonitorOutcome": "_events",
+    "PairedComparison": "_compare",
     "RetentionPolicy": "_retention",
     "RetentionReport": "_retention",
     "RolloutCheck": "_gates",

@@ -173,6 +173,7 @@ class LoopEvent(Result):
             "drift": self.drift,
             "drifting_monitors": ",".join(m.name for m in self.monitors if m.drift),
             "performance": self.performance,
+            "baseline": self.baseline,
             "triggers": ",".join(self.triggers),
             "dataset_digest": self.dataset_digest,
             "run_id": self.run_id,

@@ -88,7 +88,8 @@ class InferencePath:
         out = run.outputs[self.features_step]
         if isinstance(out, pd.DataFrame) and self.target in out.columns:
             out = out.drop(columns=self.target)
-        rows = len(out) if hasattr(out, "__len__") else None
+        shape = getattr(out, "shape", None)  # arrays, frames, sparse matrices
+        rows = shape[0] if shape else (len(out) if hasattr(out, "__len__") else None)
         if rows != len(features):
             raise InferencePathError(
                 f"Step {self.features_step!r} returned {rows} rows for a batch of "

@@ -46,6 +46,7 @@ from mlopskit.loop._window import (
     DEFAULT_WINDOW,
     Part,
     check_window,
+    describe_window,
     select,
 )
 from mlopskit.registry import GateOutcome, ModelRegistry
@@ -55,10 +56,6 @@ from mlopskit.versioning._records import Storage
 
 __all__ = ["ContinuousTraining"]
 
-
-#: Ranges the loop infers are widened by half their observed span: production batches
-#: are checked against them, and a few hundred training rows rarely show the extremes.
-_INFER_TOLERANCE = 0.5
 
 #: ``observe`` is idempotent over the batches of the last this many decisions.
 _KEYS = 1000
@@ -98,8 +95,9 @@ class ContinuousTraining:
         The label column of the training data.
     schema
         The schema production batches must satisfy. When ``None`` it is inferred
-        from the bootstrap data's features with ranges widened by half their
-        observed span; pass a reviewed schema (infer, then edit) for tighter checks.
+        from the bootstrap data's features with :meth:`Schema.infer`'s calibrated
+        defaults (a clean batch fails with probability at most 1 %); pass a
+        reviewed schema (infer, then edit) to state the columns' real limits.
     metric
         A scikit-learn scorer name (``"accuracy"``, ``"roc_auc"``, ``"neg_log_loss"``
         …): higher is better.
@@ -269,14 +267,11 @@ class ContinuousTraining:
                 f"`retrain_every` must be a positive int or None. Got {self.retrain_every!r}."
             )
         check_window(self.training_window)
-        for name in ("min_holdout", "cooldown"):
+        for name, least in (("min_holdout", 1), ("cooldown", 0)):
             value = getattr(self, name)
-            if not isinstance(value, int) or value < (
-                1 if name == "min_holdout" else 0
-            ):
+            if not isinstance(value, int) or isinstance(value, bool) or value < least:
                 raise InvalidParameterError(
-                    f"`{name}` must be a{' positive' if name == 'min_holdout' else ' non-negative'}"
-                    f" int. Got {value!r} instead."
+                    f"`{name}` must be an int >= {least}. Got {value!r} instead."
                 )
         if not self.lease > 0:
             raise InvalidParameterError(
@@ -288,6 +283,12 @@ class ContinuousTraining:
                 f"Got {self.checkpoint_every!r}."
             )
         for gate in self.gates:
+            if isinstance(gate, HoldoutGate) and gate.min_rows > self.min_holdout:
+                raise InvalidParameterError(
+                    f"`min_holdout` ({self.min_holdout}) is below the HoldoutGate's "
+                    f"min_rows ({gate.min_rows}): every retrain would be refused. "
+                    "Set min_holdout >= min_rows."
+                )
             if not (callable(gate) or isinstance(gate, HoldoutGate)):
                 raise InvalidParameterError(
                     "Each gate must be a HoldoutGate or a callable "
@@ -318,11 +319,9 @@ class ContinuousTraining:
                 "The bootstrap data has no rows. Pass the labelled training data.",
                 column=None,
             )
-        schema = (
-            self.schema
-            if self.schema is not None
-            else Schema.infer(features, tolerance=_INFER_TOLERANCE)
-        )
+        # Schema.infer is calibrated: a clean batch of the training distribution fails
+        # it with probability at most 1 % (see docs/schema.md).
+        schema = self.schema if self.schema is not None else Schema.infer(features)
         if self.schema is not None:
             schema.validate(features).raise_for_errors()
         self._check_config(bootstrapping=True)
@@ -478,8 +477,11 @@ class ContinuousTraining:
             performance = (
                 None if labels is None else self._score(model, model_input, labels)
             )
-        except Exception as exc:  # the model cannot take a batch the schema passed
-            problem = f"the production model cannot score the batch: {_brief(exc)}"
+        except Exception as exc:  # a batch the schema passed, but the model cannot take
+            problem = (
+                "the batch passed the schema, but the inference path, the model or a "
+                f"monitor failed on it: {_brief(exc)}"
+            )
             return self._quarantine(batch, report, base, state, (problem,))
         labelled_digest = None
         if labels is not None:
@@ -714,8 +716,15 @@ class ContinuousTraining:
                 frame = frame.iloc[: len(frame) - self._n_holdout(part.rows)]
             return frame
 
-        training = select(self.training_window, state.parts, load, base["created_at"])
         try:
+            training = select(
+                self.training_window, state.parts, load, base["created_at"]
+            )
+            if len(training) == 0:
+                raise LoopError(
+                    f"the training window ({describe_window(self.training_window)}) "
+                    "holds no rows outside the held-out ones"
+                )
             version = snapshot(
                 training,
                 self.store,
@@ -772,7 +781,7 @@ class ContinuousTraining:
             )
 
         def score(rows: np.ndarray) -> tuple[float, float]:
-            part = X.iloc[rows] if hasattr(X, "iloc") else np.asarray(X)[rows]
+            part = X.iloc[rows] if hasattr(X, "iloc") else X[rows]  # arrays, sparse
             return (
                 self._score(candidate, part, y[rows]),
                 self._score(production, part, y[rows]),
@@ -1209,7 +1218,10 @@ class _State:
             self.baseline, self.pending, self.accepted = event.candidate_score, [], 0
             self.awaiting = {}
             self.features_step = event.features_step
-            self.triggers.start(event.baseline)
+            # Events written before the baseline field carry it as the score.
+            self.triggers.start(
+                event.candidate_score if event.baseline is None else event.baseline
+            )
             self.parts = [
                 Part(event.seq, str(event.dataset_digest), event.rows, event.created_at)
             ]

@@ -11,13 +11,22 @@ What does *not* belong here: running the checks (``_validate``).
 from __future__ import annotations
 
 import datetime as _dt
+import operator
 import re
+from contextvars import ContextVar
 from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
-from pydantic import BaseModel, ConfigDict, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
+from mlopskit.errors import SchemaError
 from mlopskit.schema._dtypes import LogicalDtype
 
 __all__ = ["Bound", "Column", "ReferenceStats", "Scalar"]
@@ -28,6 +37,11 @@ Bound = int | float | str
 Scalar = bool | int | float | str
 
 _BOUNDS = ("ge", "gt", "le", "lt")
+
+#: Set while a ``Schema`` validates its columns: a column error then stays pydantic's
+#: ``ValidationError`` (keeping its location), and the schema turns it into one
+#: ``SchemaError``.
+RAW_ERRORS: ContextVar[bool] = ContextVar("RAW_ERRORS", default=False)
 
 
 def to_json_scalar(value: Any) -> Any:
@@ -117,6 +131,10 @@ class Column(BaseModel):
         bound on a tz-aware column is read in the column's time zone.
     isin
         The allowed values.
+    unseen
+        What a value outside ``isin`` does: ``"fail"`` (a failure, the default) or
+        ``"warn"`` (listed in ``report.warnings``; the batch passes). ``Schema.infer``
+        sets ``"warn"`` on categories that look open-ended (see its ``unseen``).
     regex
         A pattern every (string) value must match in full (``re.fullmatch``).
     min_length, max_length
@@ -150,6 +168,7 @@ class Column(BaseModel):
     le: Bound | None = None
     lt: Bound | None = None
     isin: tuple[Scalar, ...] | None = None
+    unseen: Literal["fail", "warn"] = "fail"
     regex: str | None = None
     min_length: int | None = None
     max_length: int | None = None
@@ -197,11 +216,25 @@ class Column(BaseModel):
             raise ValueError(f"String lengths must be >= 0. Got {lengths} instead.")
         if None not in lengths and lengths[0] > lengths[1]:  # type: ignore[operator]
             raise ValueError(f"`min_length` exceeds `max_length`: {lengths}.")
-        for name in _BOUNDS:
-            bound = getattr(self, name)
-            if bound is not None:
-                parse_bound(bound, self.dtype, self.tz, name)
+        parsed = {
+            name: parse_bound(bound, self.dtype, self.tz, name)
+            for name, bound in self.bounds().items()
+        }
+        _check_bounds_overlap(self, parsed)
+        _check_isin(self, parsed)
         return self
+
+    def __init__(self, **data: Any) -> None:
+        # A contradictory or malformed column is a SchemaError (a ValueError), not
+        # pydantic's ValidationError, so ``except SchemaError`` catches it everywhere.
+        try:
+            super().__init__(**data)
+        except ValidationError as exc:
+            if RAW_ERRORS.get():  # inside a Schema: it reports the full location
+                raise
+            raise SchemaError(
+                f"Invalid column: {explain(exc, '')}.", errors=explain(exc, "")
+            ) from None
 
     def __repr_args__(self) -> Any:
         # Only what differs from the defaults: ``Column(dtype='integer', ge=0)``.
@@ -213,6 +246,56 @@ class Column(BaseModel):
     def bounds(self) -> dict[str, Bound]:
         """The bounds that are set, by name (``ge``, ``gt``, ``le``, ``lt``)."""
         return {n: getattr(self, n) for n in _BOUNDS if getattr(self, n) is not None}
+
+
+def explain(exc: ValidationError, what: str) -> str:
+    """Pydantic's errors as one line: ``where: what is wrong; …``."""
+    parts = []
+    for err in exc.errors():
+        where = ".".join(str(p) for p in err["loc"]) or what
+        msg = str(err["msg"]).removeprefix("Value error, ").rstrip(".")
+        parts.append(f"{where}: {msg}" if where else msg)
+    return "; ".join(parts)
+
+
+def _check_bounds_overlap(column: Column, parsed: dict[str, Any]) -> None:
+    """Refuse a lower bound above the upper one: no value could pass."""
+    for lo_name in ("ge", "gt"):
+        for hi_name in ("le", "lt"):
+            if lo_name not in parsed or hi_name not in parsed:
+                continue
+            lo, hi = parsed[lo_name], parsed[hi_name]
+            exclusive = lo_name == "gt" or hi_name == "lt"
+            try:
+                empty = bool(lo >= hi) if exclusive else bool(lo > hi)
+            except TypeError:
+                continue  # e.g. a number and a string on an "any" column
+            if empty:
+                op = ">=" if exclusive else ">"
+                raise ValueError(
+                    f"Contradictory bounds: {lo_name}={getattr(column, lo_name)!r} "
+                    f"{op} {hi_name}={getattr(column, hi_name)!r}, so no value can "
+                    "pass. Swap or widen them."
+                )
+
+
+def _check_isin(column: Column, parsed: dict[str, Any]) -> None:
+    """Refuse an empty ``isin``, or one whose every value breaks a bound."""
+    if column.isin is None:
+        return
+    if not column.isin:
+        raise ValueError(
+            "`isin` is empty: no value would pass. Use `isin=None` for no constraint."
+        )
+    numbers = [v for v in column.isin if isinstance(v, int | float)]
+    if not parsed or column.dtype not in ("integer", "float") or not numbers:
+        return
+    ops = {"ge": operator.ge, "gt": operator.gt, "le": operator.le, "lt": operator.lt}
+    if not any(all(ops[n](v, b) for n, b in parsed.items()) for v in numbers):
+        raise ValueError(
+            f"Contradictory constraints: no value of `isin` {column.isin} satisfies "
+            f"the bounds {column.bounds()}. Drop one of them or make them agree."
+        )
 
 
 def parse_bound(bound: Bound, dtype: LogicalDtype, tz: str | None, name: str) -> Any:

@@ -163,6 +163,9 @@ def _diff_column(name: str, a: Column, b: Column, out: _Changes) -> None:
             effect = _compare_bounds(old_b, new_b, side, a if comparable else None)
             out.add(name, f"{side} bound", old_b, new_b, effect)
     _diff_isin(name, a.isin, b.isin, out)
+    if a.unseen != b.unseen and a.isin is not None and b.isin is not None:
+        effect = "loosened" if b.unseen == "warn" else "tightened"
+        out.add(name, "unseen", a.unseen, b.unseen, effect)
     if a.regex != b.regex:
         effect = (
             "tightened"

@@ -1,28 +1,42 @@
-"""``Schema.infer``: propose a schema from data, tolerant enough to reuse.
+"""``Schema.infer``: propose a schema from data, calibrated to accept fresh data.
 
 An inferred schema should accept fresh data from the same distribution and catch
-values that are plainly wrong. So, unlike an exact min/max:
+values that are plainly wrong. By default every data-derived check is sized from the
+data so that a clean batch fails with a stated probability (``false_failure_rate``,
+split evenly over the columns; see :mod:`mlopskit.schema._calibrate` for the three
+rules):
 
-- ranges are widened by ``tolerance`` × span, and at least by the gap between the
-  0.1 % tail quantile and the extreme (heavy tails get more room), rounded outward to
-  readable numbers, and never pushed across zero for non-negative data;
-- low-cardinality integer and string columns get their set of allowed values;
+- ranges extend past the observed extremes by a predictive tail margin (exponential
+  tail above the ``k``-th most extreme value, ``k = clip(√n, 10, n - 1)``), rounded
+  outward to readable numbers; a column never negative in the sample stays
+  non-negative, one spanning [0, 1] stays at most 1;
+- integer and string columns with few distinct values get their set of allowed
+  values; for strings whose levels look open-ended (Good-Turing: levels seen once)
+  the ``unseen`` policy says whether a new level fails, warns or is allowed, and
+  integers fall back to a range;
 - structured strings (codes, ids) get a regex built from character classes
-  (``user_\\d+``, ``[A-Z]{3}-\\d{4}``); free text gets length bounds.
+  (``user_\\d+``, ``[A-Z]{3}-\\d{4}``); free text gets calibrated length bounds;
+- a column with a null in the sample is nullable, one without is not.
 
-What does *not* belong here: the models and the validation engine.
+``tolerance=`` keeps the older rule for ranges and lengths (widen by a fraction of
+the span, at least to the 0.1 % tail quantile's gap; 0 for the exact min/max).
+
+What does *not* belong here: the models, the validation engine and the statistics
+(``_calibrate``).
 """
 
 from __future__ import annotations
 
 import math
 import re
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
 
 from mlopskit.errors import InvalidParameterError
+from mlopskit.schema._calibrate import looks_open, upper_bound
 from mlopskit.schema._column import Column, to_json_scalar
 from mlopskit.schema._dtypes import LogicalDtype, logical_dtype, timezone_of
 from mlopskit.schema._schema import Schema
@@ -38,13 +52,35 @@ _MIN_DISTINCT_FOR_PATTERN = 20
 _PATTERN_SAMPLE = 2000
 _TAIL = 0.001
 _DAY_NS = 86_400 * 10**9
+#: Fewest non-null values a calibrated range or length bound is inferred from.
+_MIN_VALUES = 3
+
+#: What a value outside an open-ended set of levels does (``Schema.infer(unseen=)``).
+Unseen = Literal["fail", "warn", "allow"]
+
+
+@dataclass(frozen=True)
+class _Rule:
+    """How wide inferred checks are: a tolerance, or a false-failure budget."""
+
+    tolerance: float | None  # None: calibrated
+    budget: float  # false-failure probability this column may spend
+    batch_size: int  # rows of the batches the schema will validate
+    unseen: Unseen
+
+    def rate(self, n_tails: int = 2) -> float:
+        """Allowed chance, per fresh value, of passing one tail's bound."""
+        return self.budget / (n_tails * max(self.batch_size, 1))
 
 
 def infer_schema(
     df: pd.DataFrame,
     *,
-    tolerance: float = 0.1,
-    max_categories: int = 20,
+    tolerance: float | None = None,
+    false_failure_rate: float = 0.01,
+    batch_size: int | None = None,
+    unseen: Unseen = "warn",
+    max_categories: int = 50,
     unique: bool = True,
     patterns: bool = True,
     statistics: bool = False,
@@ -53,18 +89,17 @@ def infer_schema(
 ) -> Schema:
     """The engine behind :meth:`Schema.infer` (see it for the options)."""
     check_frame(df)
-    if not (isinstance(tolerance, int | float) and 0 <= tolerance < math.inf):
-        raise InvalidParameterError(
-            f"`tolerance` must be a finite number >= 0. Got {tolerance!r} instead."
-        )
-    if not isinstance(max_categories, int) or max_categories < 0:
-        raise InvalidParameterError(
-            f"`max_categories` must be an int >= 0. Got {max_categories!r} instead."
-        )
+    _check_options(tolerance, false_failure_rate, batch_size, unseen, max_categories)
+    rule = _Rule(
+        tolerance=None if tolerance is None else float(tolerance),
+        budget=false_failure_rate / max(1, df.shape[1]),
+        batch_size=len(df) if batch_size is None else batch_size,
+        unseen=unseen,
+    )
     columns = {
-        str(name): infer_column(
+        str(name): _infer(
             df[name],
-            tolerance=float(tolerance),
+            rule=rule,
             max_categories=max_categories,
             unique=unique,
             patterns=patterns,
@@ -76,17 +111,53 @@ def infer_schema(
     return Schema(columns=columns, strict=strict)
 
 
+def _check_options(
+    tolerance: Any,
+    false_failure_rate: Any,
+    batch_size: Any,
+    unseen: Any,
+    max_categories: Any,
+) -> None:
+    if tolerance is not None and not (
+        isinstance(tolerance, int | float) and 0 <= tolerance < math.inf
+    ):
+        raise InvalidParameterError(
+            f"`tolerance` must be None or a finite number >= 0. Got {tolerance!r} "
+            "instead."
+        )
+    if not (isinstance(false_failure_rate, int | float) and 0 < false_failure_rate < 1):
+        raise InvalidParameterError(
+            "`false_failure_rate` must be in (0, 1). Got "
+            f"{false_failure_rate!r} instead."
+        )
+    if batch_size is not None and not (isinstance(batch_size, int) and batch_size > 0):
+        raise InvalidParameterError(
+            f"`batch_size` must be None or an int > 0. Got {batch_size!r} instead."
+        )
+    if unseen not in ("fail", "warn", "allow"):
+        raise InvalidParameterError(
+            f"`unseen` must be 'fail', 'warn' or 'allow'. Got {unseen!r} instead."
+        )
+    if not isinstance(max_categories, int) or max_categories < 0:
+        raise InvalidParameterError(
+            f"`max_categories` must be an int >= 0. Got {max_categories!r} instead."
+        )
+
+
 def infer_column(
     series: pd.Series,
     *,
-    tolerance: float = 0.1,
-    max_categories: int = 20,
+    tolerance: float | None = None,
+    false_failure_rate: float = 0.01,
+    batch_size: int | None = None,
+    unseen: Unseen = "warn",
+    max_categories: int = 50,
     unique: bool = True,
     patterns: bool = True,
     statistics: bool = False,
     skew_threshold: float | None = None,
 ) -> Column:
-    """Propose a :class:`Column` for one series.
+    """Propose a :class:`Column` for one series (the whole budget is its own).
 
     Examples
     --------
@@ -94,6 +165,34 @@ def infer_column(
     >>> infer_column(pd.Series([1, 2, 2, 3] * 10)).isin
     (1, 2, 3)
     """
+    _check_options(tolerance, false_failure_rate, batch_size, unseen, max_categories)
+    rule = _Rule(
+        tolerance=None if tolerance is None else float(tolerance),
+        budget=false_failure_rate,
+        batch_size=len(series) if batch_size is None else batch_size,
+        unseen=unseen,
+    )
+    return _infer(
+        series,
+        rule=rule,
+        max_categories=max_categories,
+        unique=unique,
+        patterns=patterns,
+        statistics=statistics,
+        skew_threshold=skew_threshold,
+    )
+
+
+def _infer(
+    series: pd.Series,
+    *,
+    rule: _Rule,
+    max_categories: int,
+    unique: bool,
+    patterns: bool,
+    statistics: bool,
+    skew_threshold: float | None,
+) -> Column:
     dtype = logical_dtype(series)
     fields: dict[str, Any] = {"dtype": dtype}
     if dtype == "datetime":
@@ -103,11 +202,9 @@ def infer_column(
     if len(values) == 0:
         return Column(**fields)
     if dtype in ("integer", "string", "category"):
-        fields.update(
-            _domain(values, dtype, max_categories, unique, patterns, tolerance)
-        )
+        fields.update(_domain(values, dtype, max_categories, unique, patterns, rule))
     if dtype in ("integer", "float", "datetime", "timedelta") and "isin" not in fields:
-        fields.update(_range(values, dtype, tolerance))
+        fields.update(_range(values, dtype, rule))
     if statistics and dtype != "any":  # mixed objects have no comparable histogram
         fields["reference"] = compute_reference(series, dtype, threshold=skew_threshold)
     return Column(**fields)
@@ -119,7 +216,7 @@ def _domain(
     max_categories: int,
     unique: bool,
     patterns: bool,
-    tolerance: float,
+    rule: _Rule,
 ) -> dict[str, Any]:
     if dtype == "category":
         categories = values.cat.categories
@@ -128,11 +225,19 @@ def _domain(
             if len(categories) <= 1000
             else {}
         )
-    distinct = values.unique()
+    counts = values.value_counts(sort=False)
+    distinct = counts.index.to_numpy()
     n_distinct = len(distinct)
     # A closed set needs evidence: few distinct values, each seen twice on average.
     if n_distinct <= max_categories and len(values) >= 2 * n_distinct:
-        return {"isin": tuple(sorted(to_json_scalar(v) for v in distinct))}
+        levels = {"isin": tuple(sorted(to_json_scalar(v) for v in distinct))}
+        is_open = looks_open(counts.to_numpy(), rule.batch_size, rule.budget)
+        if not is_open:
+            return levels
+        if dtype == "integer":
+            return {}  # an open-ended count: a range, not a set
+        if rule.unseen != "allow":
+            return {**levels, "unseen": rule.unseen}
     fields: dict[str, Any] = {}
     if unique and n_distinct == len(values) and len(values) >= 20:
         fields["unique"] = True
@@ -148,11 +253,25 @@ def _domain(
         if pattern is not None:
             fields["regex"] = pattern
         else:
-            lengths = values.str.len()
-            lo, hi = int(lengths.min()), int(lengths.max())
-            fields["min_length"] = max(min(lo, 1), math.floor(lo * (1 - tolerance)))
-            fields["max_length"] = math.ceil(hi * (1 + tolerance))
+            fields.update(_lengths(values.str.len().to_numpy(dtype="float64"), rule))
     return fields
+
+
+def _lengths(lengths: np.ndarray, rule: _Rule) -> dict[str, int]:
+    lo, hi = int(lengths.min()), int(lengths.max())
+    if rule.tolerance is not None:
+        low = math.floor(lo * (1 - rule.tolerance))
+        return {
+            "min_length": max(min(lo, 1), low),
+            "max_length": math.ceil(hi * (1 + rule.tolerance)),
+        }
+    if len(lengths) < _MIN_VALUES:
+        return {}
+    shortest = -upper_bound(-lengths, rule.rate())
+    return {
+        "min_length": max(min(lo, 1), math.floor(shortest)),
+        "max_length": math.ceil(upper_bound(lengths, rule.rate())),
+    }
 
 
 def infer_pattern(strings: list[str]) -> str | None:
@@ -214,12 +333,15 @@ def _escape(text: str) -> str:
     return "".join("\\" + c if c in _SPECIAL else c for c in text)
 
 
-def _range(values: pd.Series, dtype: LogicalDtype, tolerance: float) -> dict[str, Any]:
+def _range(values: pd.Series, dtype: LogicalDtype, rule: _Rule) -> dict[str, Any]:
+    if rule.tolerance is None and len(values) < _MIN_VALUES:
+        return {}  # too few values to say where the tails end
+    tolerance = rule.tolerance
     if dtype == "datetime":
         tz = timezone_of(values)
         naive = values.dt.tz_convert(None) if tz is not None else values
         ns = naive.to_numpy().astype("datetime64[ns]").astype("int64")
-        lo, hi = _widen(ns.astype(float), tolerance, nonneg=False)
+        lo, hi = _clip_ns(*_widen(ns.astype(float), rule, nonneg=False))
         unit = "D" if hi - lo > 10 * _DAY_NS else "s"
         return {
             "ge": _stamp(lo, tz, unit, floor=True),
@@ -227,27 +349,50 @@ def _range(values: pd.Series, dtype: LogicalDtype, tolerance: float) -> dict[str
         }
     if dtype == "timedelta":
         ns = values.to_numpy().astype("timedelta64[ns]").astype("int64")
-        lo, hi = _widen(ns.astype(float), tolerance, nonneg=bool(ns.min() >= 0))
+        lo, hi = _clip_ns(*_widen(ns.astype(float), rule, nonneg=bool(ns.min() >= 0)))
         return {
             "ge": pd.Timedelta(int(lo), unit="ns").floor("s").isoformat(),
             "le": pd.Timedelta(int(hi), unit="ns").ceil("s").isoformat(),
         }
     numbers = values.to_numpy(dtype="float64")
-    lo, hi = _widen(numbers, tolerance, nonneg=bool(numbers.min() >= 0))
-    if dtype == "integer":
+    lo, hi = _widen(numbers, rule, nonneg=bool(numbers.min() >= 0))
+    if dtype == "integer":  # within int64, so the bounds compare with the data
+        lo, hi = max(lo, -(2.0**63)), min(hi, 2.0**63 - 1024)
         return {"ge": math.floor(lo), "le": math.ceil(hi)}
     if tolerance == 0:
         return {"ge": lo, "le": hi}
-    if numbers.min() >= 0 and numbers.max() <= 1:
+    if _fraction(numbers, calibrated=tolerance is None):
         hi = min(hi, 1.0)  # a fraction or probability stays one
     return {"ge": _round(lo, hi - lo, down=True), "le": _round(hi, hi - lo, down=False)}
 
 
-def _widen(
-    numbers: np.ndarray, tolerance: float, *, nonneg: bool
-) -> tuple[float, float]:
+def _clip_ns(lo: float, hi: float) -> tuple[float, float]:
+    """Keep nanosecond bounds a few days inside what pandas can represent."""
+    margin = 4 * _DAY_NS
+    low, high = pd.Timestamp.min.value + margin, pd.Timestamp.max.value - margin
+    return min(max(lo, low), high), max(min(hi, high), low)
+
+
+def _fraction(numbers: np.ndarray, *, calibrated: bool) -> bool:
+    """Values in [0, 1]; calibrated: filling it too (a probability, a share)."""
     lo, hi = float(numbers.min()), float(numbers.max())
+    if not (lo >= 0 and hi <= 1):
+        return False
+    return not calibrated or (lo <= 0.01 and hi >= 0.99)
+
+
+def _widen(numbers: np.ndarray, rule: _Rule, *, nonneg: bool) -> tuple[float, float]:
+    lo, hi = float(numbers.min()), float(numbers.max())
+    tolerance = rule.tolerance
+    if tolerance is None:
+        finite = numbers[np.isfinite(numbers)]
+        if len(finite) >= _MIN_VALUES:
+            lo = min(lo, -upper_bound(-finite, rule.rate()))
+            hi = max(hi, upper_bound(finite, rule.rate()))
+        tolerance = 0.0
     if tolerance == 0:
+        if nonneg:
+            lo = max(lo, 0.0)
         return lo, hi
     span = hi - lo if hi > lo else abs(lo) or 1.0
     pad_lo = pad_hi = tolerance * span

@@ -5,6 +5,7 @@ What does *not* belong here: running checks (``_validate``).
 
 from __future__ import annotations
 
+import html
 from typing import Any
 
 import pandas as pd
@@ -72,6 +73,11 @@ class ValidationReport(Result):
         rules), ``check`` (e.g. ``"ge(0)"``, ``"isin"``, ``"not_null"``), ``index``
         (the row's index label in the input frame; ``None`` for a rule such as a
         missing column or a skewed distribution) and ``value`` (the failing value).
+    warnings
+        Findings that do not fail the batch, in the layout of ``failures``: a
+        column a non-strict schema does not declare (check ``"undeclared"``), a
+        value outside the ``isin`` set of a column whose ``unseen`` policy is
+        ``"warn"`` (check ``"isin"``).
     summary
         One row per check that ran: ``column``, ``check``, ``failures`` (count).
     skew
@@ -110,6 +116,7 @@ class ValidationReport(Result):
     n_rows: int
     failures: Frame
     summary: Frame
+    warnings: Frame = Field(default_factory=empty_failures)
     skew: Frame = Field(default_factory=empty_skew)
     complete: bool = True
     data: Frame | None = Field(default=None, exclude=True, repr=False)
@@ -166,9 +173,11 @@ class ValidationReport(Result):
     def __str__(self) -> str:
         n_checks = len(self.summary)
         if self.ok:
-            return (
-                f"ValidationReport: ok ({self.n_rows} rows, {n_checks} checks passed)"
+            head = (
+                f"ValidationReport: ok ({self.n_rows} rows, {n_checks} checks passed"
+                f"{self._warning_count()})"
             )
+            return "\n".join([head, *self._warning_lines()])
         failing = self.summary[self.summary["failures"] > 0]
         n_fail = self.n_failures
         rows = len(self.failing_rows)
@@ -177,12 +186,43 @@ class ValidationReport(Result):
             f"{len(failing)} check{'s' * (len(failing) != 1)} "
             f"({rows} of {self.n_rows} rows)"
         )
+        head += self._warning_count()
         if not self.complete:
             head += "; stopped at the first failing check (lazy=False)"
         parts = [head, _table(failing, _SHOWN_CHECKS, "checks")]
         parts.append("first failures:")
         parts.append(_table(self.failures, _SHOWN_FAILURES, "failures"))
-        return "\n".join(parts)
+        return "\n".join([*parts, *self._warning_lines()])
+
+    def _warning_count(self) -> str:
+        n = len(self.warnings)
+        return f", {n} warning{'s' * (n != 1)}" if n else ""
+
+    def _warning_lines(self) -> list[str]:
+        if not len(self.warnings):
+            return []
+        return ["warnings:", _table(self.warnings, _SHOWN_FAILURES, "warnings")]
+
+    def _repr_html_(self) -> str:
+        """The verdict, the failing checks and the first failures, escaped."""
+        verdict = str(self).split("\n", 1)[0]
+        colour = "#2e7d32" if self.ok else "#c62828"
+        parts = [
+            f"<div><p><strong style='color:{colour}'>{html.escape(verdict)}"
+            "</strong></p>"
+        ]
+        failing = self.summary[self.summary["failures"] > 0]
+        for title, frame, limit in (
+            ("failing checks", failing, _SHOWN_CHECKS),
+            ("first failures", self.failures, _SHOWN_FAILURES),
+            ("warnings", self.warnings, _SHOWN_FAILURES),
+            ("skew", self.skew, _SHOWN_CHECKS),
+        ):
+            if len(frame):
+                parts.append(f"<p><em>{title}</em> ({len(frame)} rows)</p>")
+                parts.append(frame.head(limit).to_html(index=False, escape=True))
+        parts.append("</div>")
+        return "".join(parts)
 
 
 def _table(frame: pd.DataFrame, limit: int, what: str) -> str:

@@ -11,8 +11,9 @@ What does *not* belong here: the validation engine (``_validate``), inference
 
 from __future__ import annotations
 
+import html
 import json
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import (
     BaseModel,
@@ -23,7 +24,7 @@ from pydantic import (
 )
 
 from mlopskit.errors import SchemaError
-from mlopskit.schema._column import Column
+from mlopskit.schema._column import RAW_ERRORS, Column, explain
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -130,6 +131,42 @@ class Schema(BaseModel):
                 f"The schema has no column {name!r}; it has {list(self.columns)}."
             ) from None
 
+    def _repr_html_(self) -> str:
+        """One row per column (dtype, nulls, constraints), then the table rules."""
+        head = "".join(
+            f"<th style='text-align:left'>{h}</th>"
+            for h in ("column", "dtype", "nullable", "constraints")
+        )
+        rows = [f"<tr>{head}</tr>"]
+        for name, column in self.columns.items():
+            cells = (name, column.dtype, "yes" if column.nullable else "no")
+            shown = "".join(
+                f"<td style='text-align:left'>{html.escape(str(c))}</td>"
+                for c in (*cells, _constraints(column))
+            )
+            rows.append(f"<tr>{shown}</tr>")
+        rules = [
+            f"{name} {getattr(self, name)!r}"
+            for name in (
+                "strict",
+                "ordered",
+                "min_rows",
+                "max_rows",
+                "unique",
+                "checks",
+            )
+            if getattr(self, name) != type(self).model_fields[name].default
+        ]
+        n = len(self.columns)
+        title = f"Schema: {n} column{'s' * (n != 1)}"
+        if rules:
+            title += "; " + ", ".join(rules)
+        parts = [f"<div><p><strong>{html.escape(title)}</strong></p>"]
+        if self.description:
+            parts.append(f"<p>{html.escape(self.description)}</p>")
+        parts.append(f"<table>{''.join(rows)}</table></div>")
+        return "".join(parts)
+
     # --- editing ------------------------------------------------------------------
 
     def with_column(
@@ -214,27 +251,98 @@ class Schema(BaseModel):
     # --- operations ---------------------------------------------------------------
 
     @classmethod
-    def infer(cls, df: pd.DataFrame, **options: Any) -> Schema:
-        """Propose a schema from data, meant to be reviewed and tightened.
+    def infer(
+        cls,
+        df: pd.DataFrame,
+        *,
+        tolerance: float | None = None,
+        false_failure_rate: float = 0.01,
+        batch_size: int | None = None,
+        unseen: Literal["fail", "warn", "allow"] = "warn",
+        max_categories: int = 50,
+        unique: bool = True,
+        patterns: bool = True,
+        statistics: bool = False,
+        skew_threshold: float | None = None,
+        strict: bool = False,
+    ) -> Schema:
+        """Propose a schema from data, calibrated to accept fresh data, to review.
+
+        Every data-derived check is sized so that a clean batch of ``batch_size``
+        rows from the distribution of ``df`` fails the schema with probability at
+        most ``false_failure_rate`` (split evenly over the columns, and over the two
+        tails of a range), under the assumptions below; what is plainly wrong
+        (values far outside the range, text in a number column, a null where there
+        were none, a missing column) still fails.
+
+        The rules:
+
+        - **ranges** (numbers, datetimes, durations, string lengths): past each
+          extreme, a predictive exponential-tail margin estimated from the
+          ``k = clip(√n, 10, n - 1)`` most extreme values: with ``u`` the
+          ``(k+1)``-th most extreme and ``s`` the mean excess of the ``k`` over it,
+          the bound is ``u + l·s`` with ``l = k·(((k+1)/((n+1)·r))^(1/k) - 1)`` and
+          ``r = false_failure_rate / (2 · n_columns · batch_size)`` the allowed
+          chance per value and tail. The chance a fresh value passes it is ``r``
+          exactly for an exponential tail, less for lighter ones (normal, uniform,
+          beta, gamma, bounded integers), more for power-law tails (Pareto,
+          Student-t, some "error" measurements; see docs/schema.md). Bounds are
+          rounded outward; fewer than 3 values give no range; a column with no
+          negative value stays non-negative and one filling [0, 1] stays at most 1
+          (so a negative value there fails, whatever the tail says).
+        - **categories**: integer and string columns with at most
+          ``max_categories`` distinct values, each seen twice on average, get an
+          ``isin`` set. The set is closed when the Good-Turing chance that a batch
+          of ``batch_size`` values holds a level never seen, ``1 - (1 - N1/n)^m``
+          (``N1``: levels seen once), is within the column's share of
+          ``false_failure_rate``; otherwise it is open-ended and ``unseen`` decides
+          (integers then get a range instead).
+        - **nulls**: a column with a null in ``df`` is nullable, one without is
+          not (by the rule of three its null rate is then below ``3/n`` at 95 %).
 
         Parameters
         ----------
         df
             The data (typically a training set).
-        **options
-            ``tolerance`` (0.1): widen observed ranges by this fraction of their
-            span (and at least by the gap between the 0.1 % tail quantile and the
-            extreme; never across zero for non-negative data), 0 for exact min/max;
-            ``max_categories`` (20): integer and string columns with at most this
-            many distinct values get an ``isin`` set; ``unique`` (True): mark
-            all-distinct integer and string columns unique; ``patterns`` (True):
-            infer a regex for structured strings (``"[A-Z]{3}-\\d{4}"``), else
-            length bounds; ``statistics`` (False): record reference statistics for
-            skew checks; ``skew_threshold`` (None: 0.1); ``strict`` (False).
+        tolerance
+            ``None`` (default): the calibrated ranges above. A number keeps the
+            older rule: widen ranges and lengths by this fraction of their span
+            (and at least to the gap between the 0.1 % tail quantile and the
+            extreme), ``0`` for the exact min/max.
+        false_failure_rate
+            Chance, at most, that a clean batch fails the schema (default 1 %).
+        batch_size
+            Rows of the batches the schema will check (default: ``len(df)``);
+            larger batches get wider ranges, as they sample the tails further.
+        unseen
+            What a level never seen does in a column whose levels look open-ended:
+            ``"warn"`` (listed in ``report.warnings``), ``"fail"`` or ``"allow"``
+            (no ``isin`` set). Closed-looking sets always fail on a new level.
+        max_categories
+            Most distinct values an ``isin`` set is inferred for.
+        unique
+            Mark all-distinct integer and string columns (20+ values) unique.
+        patterns
+            Infer a regex for structured strings (``"[A-Z]{3}-\\d{4}"``), else
+            length bounds.
+        statistics
+            Record reference statistics for the skew check.
+        skew_threshold
+            The threshold stored with those statistics (``None``: 0.1).
+        strict
+            Forbid undeclared columns (else they are listed as warnings).
 
         Returns
         -------
         Schema
+
+        Raises
+        ------
+        SchemaError
+            ``df`` is not a pandas DataFrame (a polars one: convert it with
+            ``df.to_pandas()``) or has duplicate column names.
+        InvalidParameterError
+            An option is out of range.
 
         Examples
         --------
@@ -246,11 +354,25 @@ class Schema(BaseModel):
         ... })
         >>> s = Schema.infer(df)
         >>> s["id"].regex, s["id"].unique, s["x"].ge, s["x"].le, s["plan"].isin
-        ('AB-\\\\d{3}', True, 0.0, 12.0, ('free', 'pro', 'team'))
+        ('AB-\\\\d{3}', True, 0.0, 28.0, ('free', 'pro', 'team'))
+        >>> Schema.infer(df, tolerance=0.1)["x"].le  # the span-fraction rule
+        12.0
         """
         from mlopskit.schema._infer import infer_schema
 
-        return infer_schema(df, **options)
+        return infer_schema(
+            df,
+            tolerance=tolerance,
+            false_failure_rate=false_failure_rate,
+            batch_size=batch_size,
+            unseen=unseen,
+            max_categories=max_categories,
+            unique=unique,
+            patterns=patterns,
+            statistics=statistics,
+            skew_threshold=skew_threshold,
+            strict=strict,
+        )
 
     def validate(  # type: ignore[override]  # BaseModel.validate is pydantic v1's
         self, df: pd.DataFrame, *, lazy: bool = True, coerce: bool = False
@@ -361,12 +483,34 @@ class Schema(BaseModel):
         return schema
 
 
+def _constraints(column: Column) -> str:
+    """A column's checks in one line: ``ge 0, le 10, unique``."""
+    shown = []
+    skip = {"dtype", "nullable", "reference", "description"}
+    for name, value in column.model_dump(exclude_defaults=True).items():
+        if name in skip:
+            continue
+        if value is True:
+            shown.append(name)
+        elif name == "isin" and len(value) > 10:
+            shown.append(
+                f"isin {len(value)} values ({', '.join(map(str, value[:5]))} …)"
+            )
+        else:
+            shown.append(f"{name} {value}")
+    if column.reference is not None:
+        shown.append(
+            f"skew({column.reference.metric} <= {column.reference.threshold:g})"
+        )
+    return ", ".join(shown)
+
+
 def _build(model: type[Any], data: dict[str, Any], what: str) -> Any:
+    token = RAW_ERRORS.set(True)
     try:
         return model.model_validate(data)
     except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in err['loc']) or what}: {err['msg']}"
-            for err in exc.errors()
-        )
+        problems = explain(exc, what)
         raise SchemaError(f"Invalid {what}: {problems}.", errors=problems) from None
+    finally:
+        RAW_ERRORS.reset(token)

@@ -59,8 +59,11 @@ class _Stop(Exception):
 class _Collector:
     """Accumulates failures per check; assembles the long table once."""
 
-    def __init__(self, lazy: bool) -> None:
+    def __init__(self, lazy: bool, *, warnings: bool = True) -> None:
         self.lazy = lazy
+        #: Informational findings (undeclared columns, unseen levels of an open
+        #: category): same layout as failures, never stop a lazy=False run.
+        self.warnings = _Collector(True, warnings=False) if warnings else self
         self.columns: list[Any] = []
         self.checks: list[str] = []
         self.positions: list[np.ndarray | None] = []
@@ -155,6 +158,14 @@ def _keep_dtype(values: Any) -> pd.Series:
 def check_frame(df: Any) -> None:
     """Raise :class:`SchemaError` unless ``df`` is a DataFrame with unique columns."""
     if not isinstance(df, pd.DataFrame):
+        module = type(df).__module__.split(".")[0]
+        if hasattr(df, "to_pandas"):  # polars, pyarrow, cudf, modin …
+            raise SchemaError(
+                f"Expected a pandas DataFrame. Got a {module} {type(df).__name__}; "
+                "mlopskit schemas validate pandas frames only. Convert it first: "
+                "`schema.validate(df.to_pandas())`.",
+                received=f"{module}.{type(df).__name__}",
+            )
         raise SchemaError(
             f"Expected a pandas DataFrame. Got {type(df).__name__} instead; wrap a "
             "Series with `.to_frame()` or a dict/array with `pd.DataFrame(...)`."
@@ -200,6 +211,7 @@ def run_validation(
             for name, series in coerced.items():
                 data[labels[position[name]]] = series
     failures = out.failures(df.index)
+    warnings = out.warnings.failures(df.index)
     summary = (
         pd.DataFrame(
             {
@@ -222,6 +234,7 @@ def run_validation(
         ok=len(failures) == 0,
         n_rows=len(df),
         failures=failures,
+        warnings=warnings,
         summary=summary,
         skew=skew,
         complete=complete,
@@ -234,10 +247,12 @@ def _table_checks(schema: Schema, df: pd.DataFrame, out: _Collector) -> None:
     for name, column in schema.columns.items():
         if column.required and name not in df.columns:
             out.rule(name, "present", None)
-    if schema.strict:
-        for name in present:
-            if name not in schema.columns:
+    for name in present:
+        if name not in schema.columns:
+            if schema.strict:
                 out.rule(name, "allowed", None)
+            else:  # a non-strict schema lets it through, and says so
+                out.warnings.rule(name, "undeclared", None)
     if schema.ordered:
         expected = [c for c in schema.columns if c in df.columns]
         actual = [c for c in present if c in schema.columns]
@@ -346,9 +361,10 @@ def _column_checks(
         else:
             out.passed(name, "not_null")
     if column.unique:
+        # Not ``&=``: under copy-on-write ``to_numpy()`` may return a read-only view.
         dup = series.duplicated(keep=False).to_numpy()
         if null is not None:
-            dup &= ~null
+            dup = dup & ~null
         pos = np.flatnonzero(dup)
         out.rows(name, "unique", pos, series.array.take(pos))
     if not dtype_ok:
@@ -462,6 +478,11 @@ def _isin_check(
     if null is not None:
         bad &= ~null
     pos = np.flatnonzero(bad)
+    if column.unseen == "warn":  # an open-ended category: new levels are expected
+        out.passed(name, "isin")
+        if len(pos):
+            out.warnings.rows(name, "isin", pos, series.array.take(pos))
+        return
     out.rows(name, "isin", pos, series.array.take(pos))
 
 
