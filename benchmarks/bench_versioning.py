@@ -16,6 +16,12 @@ load hits all of them alike.
    10,000 x 4 KiB files; then a warm re-hash with the stat cache vs ``dvc status``.
 4. ``diff_datasets`` on 1,000,000 rows (keyed and as a multiset) vs a pandas
    ``merge(indicator=True)`` diff.
+5. Storing a DataFrame (the frame of 2, strings as pandas' default): ``ContentStore``
+   put and get (safe codecs: Parquet when pyarrow can keep the frame exactly, else the
+   numpy-only ``frame`` codec; and the ``frame`` codec forced) vs ``pickle`` to a file
+   vs a plain Parquet file (``to_parquet`` / ``read_parquet``); wall time and peak
+   extra RSS, sampled every 2 ms (pyarrow allocates outside tracemalloc's view).
+   ``--only store --store-mib 1024`` for the 1 GiB run of issue 15.
 """
 
 from __future__ import annotations
@@ -333,20 +339,159 @@ def bench_diff(n: int, n_rounds: int) -> None:
     )
 
 
+class RssPeak:
+    """Peak resident memory above the starting point, sampled by a thread."""
+
+    def __init__(self) -> None:
+        import threading
+
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+        self.start = self.peak = self._rss()
+
+    @staticmethod
+    def _rss() -> int:
+        with open("/proc/self/statm") as f:
+            return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+
+    def _sample(self) -> None:
+        while not self._stop.wait(0.002):
+            self.peak = max(self.peak, self._rss())
+
+    def __enter__(self) -> RssPeak:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+        self.peak = max(self.peak, self._rss())
+
+    @property
+    def extra(self) -> int:
+        return self.peak - self.start
+
+
+def _pickle_dump(frame: pd.DataFrame, path: Path) -> None:
+    import pickle
+
+    with open(path, "wb") as f:
+        pickle.dump(frame, f, protocol=5)
+
+
+def _pickle_load(path: Path) -> object:
+    import pickle
+
+    with open(path, "rb") as f:
+        return pickle.load(f)
+
+
+def _store_frame(rows: int) -> pd.DataFrame:
+    """The frame of benchmark 2 with pandas' default strings and no categorical.
+
+    A categorical with string categories does not survive Parquet unchanged under
+    pandas 3 (its categories come back as ``object``), so the store would use its
+    ``frame`` codec for it; without it the automatic choice is Parquet, and the
+    ``frame`` codec is measured separately (forced).
+    """
+    frame = make_frame(rows).drop(columns="c")
+    frame["s"] = frame["s"].astype("str")
+    return frame
+
+
+def bench_store(target_mib: int, n_rounds: int) -> None:
+    from mlopskit.versioning import ContentStore, _codecs
+
+    sample = _store_frame(10_000)
+    rows = int(target_mib * 2**20 / sample.memory_usage(deep=True).sum() * 10_000)
+    frame = _store_frame(rows)
+    size = int(frame.memory_usage(deep=True).sum())
+    digest = fingerprint(frame)
+    base = Path(tempfile.mkdtemp(prefix="bench-store-"))
+    real_parquet = _codecs._parquet
+    results: dict[str, dict[str, list[float]]] = {}
+    codecs: dict[str, str] = {}
+
+    def put(kind: str, run: int) -> Callable[[], object]:
+        def go() -> object:
+            if kind == "frame":
+                _codecs._parquet = lambda f: None  # type: ignore[assignment]
+            try:
+                return ContentStore(str(base / f"{kind}-{run}")).put(frame)
+            finally:
+                _codecs._parquet = real_parquet
+
+        return go
+
+    def get(kind: str, run: int) -> Callable[[], object]:
+        return lambda: ContentStore(str(base / f"{kind}-{run}")).get(digest)
+
+    for run in range(n_rounds):
+        pkl, pq = base / f"p-{run}.pkl", base / f"p-{run}.parquet"
+        steps: list[tuple[str, Callable[[], object]]] = [
+            ("store put (auto codec)", put("auto", run)),
+            ("store put (frame codec)", put("frame", run)),
+            ("pickle dump", lambda pkl=pkl: _pickle_dump(frame, pkl)),
+            ("parquet write", lambda pq=pq: frame.to_parquet(pq)),
+            ("store get (auto codec)", get("auto", run)),
+            ("store get (frame codec)", get("frame", run)),
+            ("pickle load", lambda pkl=pkl: _pickle_load(pkl)),
+            ("parquet read", lambda pq=pq: pd.read_parquet(pq)),
+        ]
+        for name, fn in steps:
+            gc.collect()
+            with RssPeak() as mem:
+                start = time.perf_counter()
+                out = fn()
+                seconds = time.perf_counter() - start
+            del out
+            entry = results.setdefault(name, {"s": [], "mib": []})
+            entry["s"].append(seconds)
+            entry["mib"].append(mem.extra / 2**20)
+        for kind in ("auto", "frame"):
+            codecs[kind] = ContentStore(str(base / f"{kind}-{run}")).codec(digest)
+            shutil.rmtree(base / f"{kind}-{run}", ignore_errors=True)
+        pkl.unlink()
+        pq.unlink()
+    shutil.rmtree(base, ignore_errors=True)
+    print(
+        f"\n### Storing a {size / 2**20:.0f} MiB DataFrame ({rows:,} rows x "
+        f"{frame.shape[1]} columns), {n_rounds} interleaved rounds\n"
+    )
+    print(
+        f"Store codecs: automatic = `{codecs['auto']}`, forced = `{codecs['frame']}`.\n"
+    )
+    print("| operation | median s | median peak extra RSS (MiB) | time x pickle |")
+    print("|---|---|---|---|")
+    for name, entry in results.items():
+        writes = ("put", "dump", "write")
+        peer = "pickle dump" if any(w in name for w in writes) else "pickle load"
+        ratios = [v / p for v, p in zip(entry["s"], results[peer]["s"], strict=True)]
+        print(
+            f"| {name} | {statistics.median(entry['s']):.2f} | "
+            f"{statistics.median(entry['mib']):.0f} | {statistics.median(ratios):.2f} |"
+        )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
         "--quick", action="store_true", help="tiny sizes, to check the script"
     )
     parser.add_argument(
-        "--only", choices=["arrays", "frames", "paths", "diff"], action="append"
+        "--only",
+        choices=["arrays", "frames", "paths", "diff", "store"],
+        action="append",
+    )
+    parser.add_argument(
+        "--store-mib", type=int, default=1024, help="frame size of the store benchmark"
     )
     parser.add_argument(
         "--rows", type=int, default=10_000_000, help="rows of the frame benchmark"
     )
     args = parser.parse_args()
     scale = 64 if args.quick else 1
-    only = set(args.only or ["arrays", "frames", "paths", "diff"])
+    only = set(args.only or ["arrays", "frames", "paths", "diff", "store"])
     print(
         f"numpy {np.__version__}, pandas {pd.__version__}, joblib {joblib.__version__}, "
         f"blake3 {blake3.__version__}, Python {sys.version.split()[0]}, "
@@ -360,6 +505,8 @@ def main() -> None:
         bench_paths(2**30 // scale, 10_000 // scale, 3)
     if "diff" in only:
         bench_diff(1_000_000 // scale, 3)
+    if "store" in only:
+        bench_store(max(1, args.store_mib // scale), 3 if args.quick else 5)
 
 
 if __name__ == "__main__":

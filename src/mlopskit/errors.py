@@ -38,8 +38,9 @@ The tree::
          ├─ LoopBusyError                       another worker holds the loop's next step
          └─ LoopConfigError (ValueError)        the loop's definition differs from the stored one
 
-One warning: :class:`PickleTrustWarning` (a ``UserWarning``), emitted when a store
-pickles an object because the caller trusted pickle; filter it by class.
+One warning: :class:`PickleTrustWarning` (``MlopsKitError`` and ``UserWarning``),
+emitted when a store pickles an object because the caller trusted pickle; filter it
+by class (``warnings.filterwarnings("ignore", category=PickleTrustWarning)``).
 
 Every exception carries its context as attributes (keyword arguments of the
 constructor) and survives pickling, because pipeline steps and benchmark runs cross
@@ -175,8 +176,12 @@ class UntrustedFormatError(VersioningError, ValueError):
     """
 
 
-class PickleTrustWarning(UserWarning):
-    """An object was pickled (or unpickled) because the caller trusted pickle."""
+class PickleTrustWarning(MlopsKitError, UserWarning):
+    """An object was pickled because the caller trusted pickle (a ``UserWarning``).
+
+    It derives from :class:`MlopsKitError` too, like every name in this module, so it
+    carries context and pickles; filter it by class.
+    """
 
 
 # --- schema -----------------------------------------------------------------------

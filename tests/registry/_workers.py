@@ -27,7 +27,7 @@ print(json.dumps(versions))
 """
 
 CRASH_WORKER = r"""
-import json, sys
+import json, os, sys
 from mlopskit.errors import RegistryLookupError
 from mlopskit.registry import ModelRegistry
 
@@ -36,6 +36,8 @@ reg = ModelRegistry(cfg["url"], **cfg["storage_options"])
 print("ready", flush=True)
 i = 0
 while True:
+    if i:  # an event the parent waits for: iteration i - 1 is complete
+        open(os.path.join(cfg["sync"], f"done-{i - 1}"), "w").close()
     mv = reg.register("victim", {"i": i, "pad": "x" * 4000}, tags={"i": str(i)})
     reg.set_alias("victim", "production", mv.version, reason=f"move {i}")
     if i % 3 == 2:
@@ -44,4 +46,22 @@ while True:
         except RegistryLookupError:
             pass
     i += 1
+"""
+
+STALL_WORKER = r"""
+import json, os, sys, threading
+cfg = json.loads(sys.argv[1])
+real = getattr(os, cfg["stall"])
+
+def stall(*args, **kwargs):  # the temporary file is written: say so, then hang
+    open(cfg["event"], "w").close()
+    threading.Event().wait()
+
+setattr(os, cfg["stall"], stall)
+if cfg["what"] == "object":
+    from mlopskit.versioning import ContentStore
+    ContentStore(cfg["url"]).put({"payload": "x" * 1000})
+else:
+    from mlopskit.registry import ModelRegistry
+    ModelRegistry(cfg["url"]).register("m", {"w": 1})
 """

@@ -49,16 +49,28 @@ def test_sigkill_mid_register_in_a_loop(tmp_path: Path) -> None:
     reg = ModelRegistry(location["url"])
     rng = random.Random(7)
     seen = 0
-    for _ in range(5):
+    for round_ in range(5):
+        sync = tmp_path / f"sync-{round_}"
+        sync.mkdir()
         proc = subprocess.Popen(
-            [sys.executable, "-c", CRASH_WORKER, json.dumps(location)],
+            [
+                sys.executable,
+                "-c",
+                CRASH_WORKER,
+                json.dumps({**location, "sync": str(sync)}),
+            ],
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
         )
         assert proc.stdout is not None
         assert proc.stdout.readline().strip() == "ready"
-        time.sleep(rng.uniform(0.05, 0.35))
+        # Synchronise on events, not on time: wait until the child has completed a
+        # random number of iterations, then kill it wherever it is in the next one.
+        done = sync / f"done-{rng.randint(0, 2)}"
+        while not done.exists():
+            assert proc.poll() is None, proc.communicate()
+            time.sleep(0.005)
         proc.send_signal(signal.SIGKILL)
         proc.communicate(timeout=30)
         assert proc.returncode == -signal.SIGKILL

@@ -1,6 +1,6 @@
 """``mlopskit registry …``: read and promote models from the command line.
 
-Sub-commands: ``list``, ``versions NAME``, ``show NAME[@VERSION|@ALIAS]``,
+Sub-commands: ``list``, ``versions NAME``, ``show NAME[@VERSION|@ALIAS|:VERSION]``,
 ``promote NAME VERSION --alias A`` and ``history NAME``. Each takes ``--registry URL``
 (default: ``$MLOPSKIT_REGISTRY`` or ``.mlopskit/registry``) and ``--json``. Credentials
 for object stores come from the environment (e.g. ``AWS_*`` variables for S3).
@@ -43,7 +43,9 @@ def configure(subparsers: Any) -> None:
     sub.add_argument("name", metavar="NAME")
     sub.set_defaults(handler=_versions)
     sub = commands.add_parser(
-        "show", parents=[common], help="one version: NAME, NAME@VERSION or NAME@ALIAS"
+        "show",
+        parents=[common],
+        help="one version: NAME, NAME@VERSION, NAME:VERSION or NAME@ALIAS",
     )
     sub.add_argument("ref", metavar="NAME[@VERSION|@ALIAS]")
     sub.set_defaults(handler=_show)
@@ -110,10 +112,7 @@ def _versions(args: argparse.Namespace) -> int:
 
 
 def _show(args: argparse.Namespace) -> int:
-    name, _, ref = args.ref.partition("@")
-    version = int(ref) if ref.isdigit() else None
-    alias = ref if ref and not ref.isdigit() else None
-    mv = _registry(args).get_version(name, version, alias=alias)
+    mv = _registry(args).get_version(args.ref)  # NAME, NAME@ALIAS, NAME@N or NAME:N
     if args.json:
         print(mv.to_json(indent=2))
         return 0

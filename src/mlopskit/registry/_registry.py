@@ -60,6 +60,7 @@ from mlopskit.registry._names import (
     check_version,
     parse_reference,
 )
+from mlopskit.registry._search import matches, parse_filter
 from mlopskit.registry._serializers import codec_for, load_legacy, pickle_bytes
 from mlopskit.registry._signature import infer_signature
 from mlopskit.versioning import ContentStore, fingerprint
@@ -564,6 +565,7 @@ class ModelRegistry:
         name: str,
         *,
         tags: Mapping[str, str] | None = None,
+        filter: str | None = None,
         include_archived: bool = True,
     ) -> pd.DataFrame:
         """One row per version: number, date, digest, aliases, metrics and tags.
@@ -577,6 +579,8 @@ class ModelRegistry:
             The model.
         tags
             Keep only versions whose tags include all these key/value pairs.
+        filter
+            An MLflow-style search filter (see :meth:`search_versions`).
         include_archived
             Whether archived versions are listed.
 
@@ -592,48 +596,66 @@ class ModelRegistry:
         1        2          0.9       feb
         >>> reg.list_versions("m", tags={"data": "feb"})["version"].tolist()
         [2]
+        >>> reg.list_versions("m", filter="metrics.auc > 0.85")["version"].tolist()
+        [2]
         """
+        conditions = parse_filter(filter)
+        rows = [
+            _row(mv)
+            for mv in self._versions(name, include_archived)
+            if not (tags and any(mv.tags.get(k) != v for k, v in tags.items()))
+            and matches(conditions, mv)
+        ]
+        return pd.DataFrame(rows, columns=None if rows else _BASE_COLUMNS)
+
+    def search_versions(
+        self,
+        filter: str | None = None,
+        *,
+        include_archived: bool = True,
+    ) -> pd.DataFrame:
+        """Versions of every model that match an MLflow-style filter, one row each.
+
+        The filter joins expressions with ``AND``: ``metrics.<key>``,
+        ``params.<key>`` and ``tags.<key>`` compared with ``=``, ``!=``, ``<``,
+        ``<=``, ``>``, ``>=`` (numbers) or ``=``, ``!=``, ``LIKE``, ``ILIKE``
+        (strings), and the attributes ``name``, ``version``, ``alias``, ``digest``,
+        ``serializer``, ``archived`` and ``run_id``. A version lacking a metric,
+        param or tag that an expression names does not match (as in MLflow).
+
+        Examples
+        --------
+        >>> reg = ModelRegistry("memory://docs/search-versions")
+        >>> _ = reg.register("churn", 1, metrics={"auc": 0.81}, tags={"team": "crm"})
+        >>> _ = reg.register("churn", 2, metrics={"auc": 0.93}, tags={"team": "crm"})
+        >>> _ = reg.register("fraud", 3, metrics={"auc": 0.95}, params={"depth": 6})
+        >>> reg.search_versions("metrics.auc > 0.9")[["name", "version"]]
+            name  version
+        0  churn        2
+        1  fraud        1
+        >>> reg.search_versions("name LIKE 'ch%' and tags.team = 'crm'")["version"].tolist()
+        [1, 2]
+        >>> reg.search_versions("params.depth >= 5")["name"].tolist()
+        ['fraud']
+        """
+        conditions = parse_filter(filter)
+        rows = [
+            {"name": mv.name, **_row(mv)}
+            for model in self._models()
+            for mv in self._versions(model, include_archived)
+            if matches(conditions, mv)
+        ]
+        return pd.DataFrame(rows, columns=None if rows else ["name", *_BASE_COLUMNS])
+
+    def _versions(self, name: str, include_archived: bool) -> list[ModelVersion]:
         claimed = self._existing(name)
         aliases, archived = self._aliases(name), self._archived(name)
         records = self._records(name, claimed)
-        rows = []
-        for number in claimed:
-            record = records.get(number)
-            if record is None or (not include_archived and number in archived):
-                continue
-            mv = self._version_of(record, aliases=aliases, archived=archived)
-            if tags and any(mv.tags.get(k) != v for k, v in tags.items()):
-                continue
-            row: dict[str, Any] = {
-                "version": mv.version,
-                "created_at": mv.created_at,
-                "aliases": ",".join(mv.aliases),
-                "archived": mv.archived,
-                "digest": mv.digest,
-                "size": mv.size,
-                "serializer": mv.serializer,
-                "run_id": mv.lineage.run_id,
-                "git_commit": mv.lineage.git_commit,
-                "description": mv.description,
-            }
-            row.update({f"metrics.{k}": v for k, v in mv.metrics.items()})
-            row.update({f"params.{k}": v for k, v in mv.params.items()})
-            row.update({f"tags.{k}": v for k, v in mv.tags.items()})
-            rows.append(row)
-        base = [
-            "version",
-            "created_at",
-            "aliases",
-            "archived",
-            "digest",
-            "size",
-            "serializer",
-            "run_id",
-            "git_commit",
-            "description",
+        return [
+            self._version_of(records[n], aliases=aliases, archived=archived)
+            for n in claimed
+            if n in records and (include_archived or n not in archived)
         ]
-        frame = pd.DataFrame(rows, columns=None if rows else base)
-        return frame.reset_index(drop=True)
 
     def history(self, name: str) -> AuditLog:
         """The model's audit log: registrations, alias moves and archivals, oldest first.
@@ -1046,6 +1068,39 @@ class ModelRegistry:
                 _encode(event), "models", name, "archived", _file(version)
             )
         return self.get_version(name, version)
+
+
+_BASE_COLUMNS = [
+    "version",
+    "created_at",
+    "aliases",
+    "archived",
+    "digest",
+    "size",
+    "serializer",
+    "run_id",
+    "git_commit",
+    "description",
+]
+
+
+def _row(mv: ModelVersion) -> dict[str, Any]:
+    row: dict[str, Any] = {
+        "version": mv.version,
+        "created_at": mv.created_at,
+        "aliases": ",".join(mv.aliases),
+        "archived": mv.archived,
+        "digest": mv.digest,
+        "size": mv.size,
+        "serializer": mv.serializer,
+        "run_id": mv.lineage.run_id,
+        "git_commit": mv.lineage.git_commit,
+        "description": mv.description,
+    }
+    row.update({f"metrics.{k}": v for k, v in mv.metrics.items()})
+    row.update({f"params.{k}": v for k, v in mv.params.items()})
+    row.update({f"tags.{k}": v for k, v in mv.tags.items()})
+    return row
 
 
 def _metrics(metrics: Mapping[str, Any] | None) -> dict[str, float]:

@@ -43,6 +43,8 @@ __all__: list[str] = []
 
 #: Codecs whose decoding cannot run code.
 SAFE_CODECS = frozenset({"bytes", "json", "npy", "parquet", "frame", "skops", "tree"})
+#: Codecs of plain data: allowed inside any allowed ``frame`` or ``tree``.
+_PLAIN = frozenset({"bytes", "json", "npy"})
 #: Codecs that unpickle (run code) while decoding.
 PICKLE_CODECS = frozenset({"joblib"})
 #: skops types trusted by default: scikit-learn's own (plus what skops trusts).
@@ -434,7 +436,8 @@ def _parquet(frame: pd.DataFrame) -> memoryview | None:
 
     names = list(frame.columns)
     if (
-        isinstance(frame.columns, pd.MultiIndex)
+        not names  # Parquet keeps no rows without columns
+        or isinstance(frame.columns, pd.MultiIndex)
         or not all(type(n) is str for n in names)
         or len(set(names)) != len(names)
         or not all(_parquet_object_ok(frame[n]) for n in names)
@@ -500,6 +503,7 @@ def encode_safe(obj: Any, *, skops: bool = True) -> tuple[str, bytes | memoryvie
     kind = type(obj)
     if (
         kind in (dict, list, tuple, set, frozenset, complex)
+        or _textual_node(obj) is not None
         or (isinstance(obj, np.generic) and not isinstance(obj, np.void))
         or (
             kind is np.ndarray
@@ -556,10 +560,10 @@ def decode(
             allowed=tuple(sorted(allowed)),
         )
 
+    inner = allowed | _PLAIN  # plain data inside an allowed frame or tree
+
     def part(sub_codec: str, sub_payload: memoryview) -> Any:
-        return decode(
-            sub_codec, sub_payload, allowed=allowed, trusted=trusted, what=what
-        )
+        return decode(sub_codec, sub_payload, allowed=inner, trusted=trusted, what=what)
 
     if codec == "bytes":
         return bytes(payload)

@@ -18,7 +18,7 @@ import pandas as pd
 from pydantic import Field
 
 from mlopskit._results import Result
-from mlopskit.errors import InvalidParameterError, StoreError
+from mlopskit.errors import InvalidParameterError, StoreError, TamperedObjectError
 
 if TYPE_CHECKING:
     from mlopskit.versioning._store import ContentStore
@@ -98,6 +98,8 @@ def _read_record(store: ContentStore, path: str) -> DatasetVersion:
     relative = path[len(store.root) :].strip("/").split("/")
     try:
         return DatasetVersion.from_json(store.records.read(*relative) or b"")
+    except TamperedObjectError:
+        raise
     except ValueError as exc:
         raise StoreError(
             f"The dataset version record {path} is unreadable ({exc}). It was "

@@ -99,7 +99,7 @@ def _mtime(info: dict[str, Any]) -> float | None:
 
 def _listing(store: ContentStore, folder: str) -> dict[str, dict[str, Any]]:
     base = f"{store.root}/{folder}"
-    store.fs.invalidate_cache(base)
+    store.fs.invalidate_cache()  # s3fs caches listings of every sub-folder: list afresh
     try:
         found = store.fs.find(base, detail=True)
     except FileNotFoundError:
@@ -126,7 +126,7 @@ def _record_roots(
     store: ContentStore, expire: dict[str, float], now: float
 ) -> set[str]:
     """Hex digests named by any record below the root (objects and leases aside)."""
-    store.fs.invalidate_cache(store.root)
+    store.fs.invalidate_cache()
     try:
         found = store.fs.find(store.root, detail=True)
     except FileNotFoundError:
@@ -192,10 +192,14 @@ def collect(
         if written is None or now - written < grace:
             counts["young"] += 1  # unknown age counts as young: never guess old
             continue
-        removed.append(store._name_of(path))
+        try:
+            name = store._name_of(path)
+            if not dry_run:
+                store.fs.rm_file(path)
+        except FileNotFoundError:  # another gc removed it meanwhile
+            continue
+        removed.append(name)
         freed += int(info.get("size") or 0)
-        if not dry_run:
-            store.fs.rm_file(path)
     if not dry_run:
         _drop_expired(store, expired)
     return GcReport(
