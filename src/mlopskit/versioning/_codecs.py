@@ -270,7 +270,7 @@ def _value(node: Any, parts: list[tuple[str, memoryview]], decode_part: Any) -> 
 
 def _values_node(values: Any, parts: _Parts, where: str) -> Any:
     """1-d column values (Series/Index values) as a node."""
-    if isinstance(values, pd.arrays.NumpyExtensionArray):
+    if type(values) is pd.arrays.NumpyExtensionArray:  # not its subclasses (strings)
         values = values.to_numpy()
     dtype = values.dtype
     if isinstance(dtype, np.dtype) and dtype.kind in _NPY_KINDS and dtype.kind != "V":
