@@ -399,77 +399,136 @@ def _store_frame(rows: int) -> pd.DataFrame:
     return frame
 
 
-def bench_store(target_mib: int, n_rounds: int) -> None:
+STORE_OPS = (
+    "store put (auto codec)",
+    "store put (frame codec)",
+    "pickle dump",
+    "parquet write",
+    "store get (auto codec)",
+    "store get (frame codec)",
+    "pickle load",
+    "parquet read",
+)
+
+
+def _real_parquet() -> Callable[..., object]:
+    from mlopskit.versioning import _codecs
+
+    return _codecs._parquet
+
+
+_PARQUET = _real_parquet()
+
+
+def _store_op(name: str, frame: pd.DataFrame, folder: Path) -> Callable[[], object]:
+    """The operation ``name`` on ``frame``, with its files in ``folder``."""
     from mlopskit.versioning import ContentStore, _codecs
 
+    kind = "frame" if "frame codec" in name else "auto"
+    store = folder / f"store-{kind}"
+    pkl, pq = folder / "frame.pkl", folder / "frame.parquet"
+
+    def put() -> object:
+        if kind == "frame":  # force the numpy-only codec (as without pyarrow)
+            _codecs._parquet = lambda f: None  # type: ignore[assignment]
+        return ContentStore(str(store), lease_seconds=0).put(frame)
+
+    ops: dict[str, Callable[[], object]] = {
+        "store put (auto codec)": put,
+        "store put (frame codec)": put,
+        "pickle dump": lambda: _pickle_dump(frame, pkl),
+        "parquet write": lambda: frame.to_parquet(pq),
+        "store get (auto codec)": lambda: ContentStore(str(store)).get(
+            fingerprint(frame)
+        ),
+        "store get (frame codec)": lambda: ContentStore(str(store)).get(
+            fingerprint(frame)
+        ),
+        "pickle load": lambda: _pickle_load(pkl),
+        "parquet read": lambda: pd.read_parquet(pq),
+    }
+    return ops[name]
+
+
+def store_child(name: str, target_mib: int, folder: Path) -> None:
+    """One operation in a fresh process: print its seconds and peak extra RSS."""
+    import json
+
+    frame = _store_frame(_store_rows(target_mib))
+    warm = folder / "warm"  # imports (pyarrow, skops …) are not part of an op's cost
+    warm.mkdir(exist_ok=True)
+    for warm_name in STORE_OPS:
+        _store_op(warm_name, frame.head(3), warm)()
+    from mlopskit.versioning import _codecs
+
+    _codecs._parquet = _PARQUET  # the warm-up's "frame codec" put replaced it
+    op = _store_op(name, frame, folder)
+    if "get" in name:
+        fingerprint(frame)  # warm (the digest is not part of a get's cost)
+    gc.collect()
+    with RssPeak() as mem:
+        start = time.perf_counter()
+        out = op()
+        seconds = time.perf_counter() - start
+    del out
+    print(json.dumps({"s": seconds, "mib": mem.extra / 2**20}))
+
+
+def _store_rows(target_mib: int) -> int:
     sample = _store_frame(10_000)
-    rows = int(target_mib * 2**20 / sample.memory_usage(deep=True).sum() * 10_000)
+    return int(target_mib * 2**20 / sample.memory_usage(deep=True).sum() * 10_000)
+
+
+def bench_store(target_mib: int, n_rounds: int) -> None:
+    """Each operation in its own process (peak memory is then its own), interleaved."""
+    import json
+
+    from mlopskit.versioning import ContentStore
+
+    rows = _store_rows(target_mib)
     frame = _store_frame(rows)
     size = int(frame.memory_usage(deep=True).sum())
     digest = fingerprint(frame)
+    del frame
     base = Path(tempfile.mkdtemp(prefix="bench-store-"))
-    real_parquet = _codecs._parquet
-    results: dict[str, dict[str, list[float]]] = {}
+    results: dict[str, dict[str, list[float]]] = {
+        n: {"s": [], "mib": []} for n in STORE_OPS
+    }
     codecs: dict[str, str] = {}
-
-    def put(kind: str, run: int) -> Callable[[], object]:
-        def go() -> object:
-            if kind == "frame":
-                _codecs._parquet = lambda f: None  # type: ignore[assignment]
-            try:
-                return ContentStore(str(base / f"{kind}-{run}")).put(frame)
-            finally:
-                _codecs._parquet = real_parquet
-
-        return go
-
-    def get(kind: str, run: int) -> Callable[[], object]:
-        return lambda: ContentStore(str(base / f"{kind}-{run}")).get(digest)
-
     for run in range(n_rounds):
-        pkl, pq = base / f"p-{run}.pkl", base / f"p-{run}.parquet"
-        steps: list[tuple[str, Callable[[], object]]] = [
-            ("store put (auto codec)", put("auto", run)),
-            ("store put (frame codec)", put("frame", run)),
-            ("pickle dump", lambda pkl=pkl: _pickle_dump(frame, pkl)),
-            ("parquet write", lambda pq=pq: frame.to_parquet(pq)),
-            ("store get (auto codec)", get("auto", run)),
-            ("store get (frame codec)", get("frame", run)),
-            ("pickle load", lambda pkl=pkl: _pickle_load(pkl)),
-            ("parquet read", lambda pq=pq: pd.read_parquet(pq)),
-        ]
-        for name, fn in steps:
-            gc.collect()
-            with RssPeak() as mem:
-                start = time.perf_counter()
-                out = fn()
-                seconds = time.perf_counter() - start
-            del out
-            entry = results.setdefault(name, {"s": [], "mib": []})
-            entry["s"].append(seconds)
-            entry["mib"].append(mem.extra / 2**20)
+        folder = base / f"round-{run}"
+        folder.mkdir()
+        for name in STORE_OPS:
+            cmd = [sys.executable, __file__, "--store-child", name]
+            cmd += ["--store-mib", str(target_mib), "--store-dir", str(folder)]
+            out = subprocess.run(cmd, check=True, capture_output=True, text=True)
+            entry = json.loads(out.stdout.strip().splitlines()[-1])
+            results[name]["s"].append(entry["s"])
+            results[name]["mib"].append(entry["mib"])
         for kind in ("auto", "frame"):
-            codecs[kind] = ContentStore(str(base / f"{kind}-{run}")).codec(digest)
-            shutil.rmtree(base / f"{kind}-{run}", ignore_errors=True)
-        pkl.unlink()
-        pq.unlink()
+            codecs[kind] = ContentStore(str(folder / f"store-{kind}")).codec(digest)
+        shutil.rmtree(folder)
     shutil.rmtree(base, ignore_errors=True)
     print(
-        f"\n### Storing a {size / 2**20:.0f} MiB DataFrame ({rows:,} rows x "
-        f"{frame.shape[1]} columns), {n_rounds} interleaved rounds\n"
+        f"\n### Storing a {size / 2**20:.0f} MiB DataFrame ({rows:,} rows x 9 "
+        f"columns), {n_rounds} interleaved rounds, one process per operation\n"
     )
     print(
         f"Store codecs: automatic = `{codecs['auto']}`, forced = `{codecs['frame']}`.\n"
     )
-    print("| operation | median s | median peak extra RSS (MiB) | time x pickle |")
-    print("|---|---|---|---|")
+    print(
+        "| operation | median s | median peak extra RSS (MiB) | peak RSS / frame "
+        "| time x pickle |"
+    )
+    print("|---|---|---|---|---|")
     for name, entry in results.items():
         writes = ("put", "dump", "write")
         peer = "pickle dump" if any(w in name for w in writes) else "pickle load"
         ratios = [v / p for v, p in zip(entry["s"], results[peer]["s"], strict=True)]
+        mib = statistics.median(entry["mib"])
         print(
-            f"| {name} | {statistics.median(entry['s']):.2f} | "
-            f"{statistics.median(entry['mib']):.0f} | {statistics.median(ratios):.2f} |"
+            f"| {name} | {statistics.median(entry['s']):.2f} | {mib:.0f} | "
+            f"{mib * 2**20 / size:.2f} | {statistics.median(ratios):.2f} |"
         )
 
 
@@ -486,10 +545,15 @@ def main() -> None:
     parser.add_argument(
         "--store-mib", type=int, default=1024, help="frame size of the store benchmark"
     )
+    parser.add_argument("--store-child", help=argparse.SUPPRESS)
+    parser.add_argument("--store-dir", type=Path, help=argparse.SUPPRESS)
     parser.add_argument(
         "--rows", type=int, default=10_000_000, help="rows of the frame benchmark"
     )
     args = parser.parse_args()
+    if args.store_child:
+        store_child(args.store_child, args.store_mib, args.store_dir)
+        return
     scale = 64 if args.quick else 1
     only = set(args.only or ["arrays", "frames", "paths", "diff", "store"])
     print(
