@@ -344,11 +344,13 @@ class VersionsMixin(RegistryBase):
             record["signature"] = signature
             record["input_schema"] = record["input_schema"] or signature["inputs"]
         trust = self.trust_pickle if trust_pickle is None else trust_pickle
-        digest, serializer, size = self._store_model(model, trust, codec)
+        digest, serializer, size, existed = self._store_model(model, trust, codec)
         record.update(digest=digest, serializer=serializer, size=size)
         if not self._store_is_here:  # gc of a store elsewhere must see this reference
             self._add_root(name, digest)
-        same_as = self._same_digest(name, digest)
+        # Only content already in the store can be an earlier version: a new object
+        # costs no read of the other records.
+        same_as = self._same_digest(name, digest) if existed else ()
         number = self._next_hint.get(name) or max(self._claimed(name), default=0) + 1
         for attempt in range(_MAX_ATTEMPTS):
             record["version"] = number
@@ -372,8 +374,8 @@ class VersionsMixin(RegistryBase):
 
     def _store_model(
         self, model: Any, trust: bool, codec: str | None
-    ) -> tuple[str, str, int]:
-        """Store the artifact; ``(digest, codec, payload size)``."""
+    ) -> tuple[str, str, int, bool]:
+        """Store the artifact: ``(digest, codec, payload size, already stored)``."""
         try:
             digest = fingerprint(model)
         except FingerprintError:
@@ -387,10 +389,12 @@ class VersionsMixin(RegistryBase):
                     type_name=type(model).__qualname__,
                 ) from None
             data = bytes(pickle_bytes(model))  # warns: PickleTrustWarning
-            return self.store.put_bytes(data), "joblib", len(data)
-        digest = self.store.put(model, trust_pickle=trust, codec=codec)
-        header = self.store.describe(digest)
-        return digest, str(header["codec"]), int(header["size"])
+            return self.store.put_bytes(data), "joblib", len(data), True
+        digest, header = self.store._put(model, trust, codec)
+        existed = header is None
+        if header is None:  # stored before (maybe as an earlier version): read it
+            header = self.store.describe(digest)
+        return digest, str(header["codec"]), int(header["size"]), existed
 
     def _add_root(self, name: str, digest: str) -> None:
         where = blake3.blake3(f"{self.url}|{name}".encode()).hexdigest()[:16]

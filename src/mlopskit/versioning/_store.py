@@ -306,15 +306,21 @@ class ContentStore:
         ...
         mlopskit.errors.UntrustedFormatError: Only pickle can store the object: a ...Opaque has no safe codec, ...
         """
+        return self._put(obj, trust_pickle, codec)[0]
+
+    def _put(
+        self, obj: Any, trust_pickle: bool | None, codec: str | None
+    ) -> tuple[str, dict[str, Any] | None]:
+        """``put``; also the header written (``None``: the object was already there)."""
         digest = fingerprint(obj)
         if self.exists(digest):
             self._lease(digest)  # before the re-check: see _gc "why … safe"
             if self.exists(digest):
-                return digest
+                return digest, None
         name, payload = self._encode(obj, self._trusts(trust_pickle), codec)
         self._lease(digest)  # only once it can be stored: a refusal writes nothing
         self._write(digest, name, payload)
-        return digest
+        return digest, {"codec": name, "digest": digest, "size": len(payload)}
 
     def _encode(
         self, obj: Any, trust: bool, codec: str | None
