@@ -36,7 +36,9 @@ The tree::
      ├─ RolloutError (ValueError)               rollout simulation: bad scenario
      └─ LoopError (RuntimeError)                the continuous-training loop
          ├─ BatchError (InvalidParameterError)  a production batch the loop refuses
-         └─ InferencePathError                  the model cannot score data through the pipeline
+         ├─ InferencePathError                  the model cannot score data through the pipeline
+         ├─ LoopBusyError                       another worker holds the loop's next step
+         └─ LoopConfigError (ValueError)        the loop's definition differs from the stored one
 
 One warning: :class:`PickleTrustWarning` (``MlopsKitError`` and ``UserWarning``),
 emitted when a store pickles an object because the caller trusted pickle; filter it
@@ -72,6 +74,8 @@ __all__ = [
     "IntegrityError",
     "InvalidParameterError",
     "LabelTypeError",
+    "LoopBusyError",
+    "LoopConfigError",
     "LoopError",
     "MlopsKitError",
     "NotFittedError",
@@ -273,3 +277,11 @@ class BatchError(LoopError, InvalidParameterError):
 
 class InferencePathError(LoopError):
     """The model cannot score data through the pipeline's inference steps."""
+
+
+class LoopBusyError(LoopError):
+    """Another worker holds the loop's next sequence number (its lease is live)."""
+
+
+class LoopConfigError(LoopError, ValueError):
+    """The loop's definition differs from the one stored at bootstrap."""

@@ -25,16 +25,22 @@ if typing.TYPE_CHECKING:
     from mlopskit.loop._gates import HoldoutGate, RolloutCheck
     from mlopskit.loop._loop import ContinuousTraining
     from mlopskit.loop._monitors import Monitor, Signal
+    from mlopskit.loop._ops import LoopStatus, ManualApproval
     from mlopskit.loop._report import report
+    from mlopskit.loop._retention import RetentionPolicy, RetentionReport
 
 __all__ = [
     "ContinuousTraining",
     "Decision",
     "HoldoutGate",
     "LoopEvent",
+    "LoopStatus",
+    "ManualApproval",
     "Monitor",
     "MonitorOutcome",
     "PairedComparison",
+    "RetentionPolicy",
+    "RetentionReport",
     "RolloutCheck",
     "Signal",
     "report",
@@ -45,9 +51,13 @@ _HOMES = {
     "Decision": "_events",
     "HoldoutGate": "_gates",
     "LoopEvent": "_events",
+    "LoopStatus": "_ops",
+    "ManualApproval": "_ops",
     "Monitor": "_monitors",
     "MonitorOutcome": "_events",
     "PairedComparison": "_compare",
+    "RetentionPolicy": "_retention",
+    "RetentionReport": "_retention",
     "RolloutCheck": "_gates",
     "Signal": "_monitors",
     "report": "_report",

@@ -1,5 +1,7 @@
 """``mlopskit demo``: the continuous-training loop, end to end, on a local folder.
 
+``mlopskit loop …`` (operating a loop) is configured from ``_opscli.py``.
+
 What does *not* belong here: the scenario (``_demo.py``).
 """
 
@@ -13,7 +15,10 @@ __all__ = ["configure"]
 
 
 def configure(subparsers: Any) -> None:
-    """Add the ``demo`` sub-command."""
+    """Add the ``demo`` and ``loop`` sub-commands."""
+    from mlopskit.loop._opscli import configure as configure_loop
+
+    configure_loop(subparsers)
     parser = subparsers.add_parser(
         "demo",
         help="run the continuous-training loop end to end on a bundled dataset",

@@ -21,7 +21,7 @@ from mlopskit._results import Result
 from mlopskit.loop._compare import PairedComparison
 from mlopskit.registry import GateOutcome
 
-__all__ = ["Decision", "LoopEvent", "MonitorOutcome"]
+__all__ = ["Decision", "Kind", "LoopEvent", "MonitorOutcome"]
 
 #: What the loop decided for one call.
 Decision = Literal[
@@ -32,7 +32,14 @@ Decision = Literal[
     "promoted",  # a candidate passed every gate and now holds the alias
     "refused",  # a candidate failed at least one gate; production unchanged
     "failed",  # retraining failed (a step raised …); production unchanged
+    "pending_approval",  # every automatic gate passed; waiting for loop.approve(seq)
+    "rolled-back",  # an operator moved the alias back (loop.rollback)
+    "interrupted",  # the worker died mid-decision; a later worker recorded what it did
+    "new-epoch",  # the loop's definition changed (new_epoch=True)
 ]
+
+#: What started a decision.
+Kind = Literal["bootstrap", "observe", "rollback", "approval", "epoch"]
 
 
 class MonitorOutcome(Result):
@@ -61,7 +68,7 @@ class LoopEvent(Result):
     seq
         1, 2, 3 … in the order the loop made its decisions.
     kind
-        ``"bootstrap"`` or ``"observe"``.
+        ``"bootstrap"``, ``"observe"``, ``"rollback"``, ``"approval"`` or ``"epoch"``.
     decision
         See :data:`Decision`.
     batch_digest
@@ -111,7 +118,7 @@ class LoopEvent(Result):
     """
 
     seq: int
-    kind: Literal["bootstrap", "observe"]
+    kind: Kind
     decision: Decision
     created_at: _dt.datetime
     model_name: str

@@ -17,8 +17,10 @@ What does *not* belong here: the event records (``_events.py``), the monitors
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
 import datetime as _dt
-import uuid
+import json
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -31,11 +33,14 @@ from mlopskit.errors import (
     LoopError,
     PromotionRefusedError,
 )
+from mlopskit.loop import _config, _ops, _retention
 from mlopskit.loop._compare import PairedComparison, paired_accuracy, paired_bootstrap
-from mlopskit.loop._events import LoopEvent, encode_event, events_frame
+from mlopskit.loop._events import LoopEvent, events_frame
 from mlopskit.loop._gates import HoldoutGate, RolloutCheck
 from mlopskit.loop._inference import InferencePath, derive_path
+from mlopskit.loop._journal import Claim, Journal, is_live
 from mlopskit.loop._monitors import FittedMonitors, as_monitors
+from mlopskit.loop._retention import RetentionPolicy, RetentionReport
 from mlopskit.loop._triggers import TriggerState, wilson_upper
 from mlopskit.loop._window import (
     DEFAULT_WINDOW,
@@ -50,6 +55,10 @@ from mlopskit.versioning import ContentStore, fingerprint, snapshot
 from mlopskit.versioning._records import Storage
 
 __all__ = ["ContinuousTraining"]
+
+
+#: ``observe`` is idempotent over the batches of the last this many decisions.
+_KEYS = 1000
 
 
 def _now() -> _dt.datetime:
@@ -120,6 +129,33 @@ class ContinuousTraining:
         trigger reach this many.
     cooldown
         Accepted batches after a retrain during which no trigger starts another.
+    executor
+        Passed to :meth:`Pipeline.run`: ``"sequential"``, ``"threads"``,
+        ``"processes"``, a :class:`concurrent.futures.Executor` or a
+        ``dask.distributed.Client`` (retraining on a cluster).
+    hooks
+        Called with every :class:`LoopEvent` once it is stored: callables,
+        ``"package.module:function"`` names or entry points. A hook that raises is
+        logged and kept in ``hook_errors``; the loop carries on.
+    lease
+        Seconds a worker's claim on a decision stays live without finishing (a
+        worker that died on this host is detected at once). Keep it longer than
+        the slowest ``observe``.
+    checkpoint_every
+        Checkpoint the folded state every this many events, so that a new loop
+        object reads the newest checkpoint and the few events after it.
+    new_epoch
+        Accept a definition (pipeline, monitors, gates, rollout, window) that
+        differs from the stored one: it is stored as a new epoch, with a
+        ``"new-epoch"`` event. Without it a different definition raises
+        :class:`~mlopskit.errors.LoopConfigError`.
+
+    Notes
+    -----
+    Safe to run from a scheduler that kills it, and from several workers: each
+    decision is claimed by number, every registry write is journaled, and a dead
+    worker's decision is reconciled with the registry's audit log on the next open
+    (see ``_journal.py`` and the "Operating a loop" section of the docs).
 
     Examples
     --------
@@ -165,6 +201,11 @@ class ContinuousTraining:
         data_input: str = "data",
         model_step: str = "model",
         metrics_step: str = "metrics",
+        executor: Any = "sequential",
+        hooks: Iterable[Any] = (),
+        lease: float = 3600.0,
+        checkpoint_every: int = 100,
+        new_epoch: bool = False,
         features_step: str | None = "auto",
         min_holdout: int = 100,
         cooldown: int = 2,
@@ -191,6 +232,11 @@ class ContinuousTraining:
         self.data_input = data_input
         self.model_step = model_step
         self.metrics_step = metrics_step
+        self.executor = executor
+        self.hooks = _ops.as_hooks(hooks)
+        self.lease = lease
+        self.checkpoint_every = checkpoint_every
+        self.new_epoch = new_epoch
         self.features_step = features_step
         self.min_holdout = min_holdout
         self.cooldown = cooldown
@@ -198,7 +244,11 @@ class ContinuousTraining:
         self._events = Storage(
             self.store.fs, self.store.root, self.store.url, error=LoopError
         )
+        self._journal = Journal(self._events, model_name, lease=lease)
         self._state: _State | None = None
+        self._config_checked = False
+        #: Hook failures of this object's calls: (seq, hook, error) — never raised.
+        self.hook_errors: list[tuple[int, str, str]] = []
 
     def __repr__(self) -> str:
         return (
@@ -223,6 +273,15 @@ class ContinuousTraining:
                 raise InvalidParameterError(
                     f"`{name}` must be an int >= {least}. Got {value!r} instead."
                 )
+        if not self.lease > 0:
+            raise InvalidParameterError(
+                f"`lease` must be a positive number of seconds. Got {self.lease!r}."
+            )
+        if int(self.checkpoint_every) < 1:
+            raise InvalidParameterError(
+                "`checkpoint_every` must be a positive int. "
+                f"Got {self.checkpoint_every!r}."
+            )
         for gate in self.gates:
             if isinstance(gate, HoldoutGate) and gate.min_rows > self.min_holdout:
                 raise InvalidParameterError(
@@ -265,6 +324,21 @@ class ContinuousTraining:
         schema = self.schema if self.schema is not None else Schema.infer(features)
         if self.schema is not None:
             schema.validate(features).raise_for_errors()
+        self._check_config(bootstrapping=True)
+        _, claim = self._begin("bootstrap", None)
+        try:
+            event = self._bootstrap(data, schema, claim)
+            self._write(event)
+        except BaseException:
+            self._state = None
+            raise
+        finally:
+            self._journal.end(claim)
+        self._state = None  # rebuilt from the store on next use
+        self._after(event)
+        return event
+
+    def _bootstrap(self, data: pd.DataFrame, schema: Schema, claim: Claim) -> LoopEvent:
         schema_digest = self.store.put_bytes(schema.to_json().encode())
         version = snapshot(
             data, self.store, name=self._dataset_name, meta={"kind": "bootstrap"}
@@ -283,7 +357,8 @@ class ContinuousTraining:
             target=self.target,
         )
         metrics = self._metrics(run)
-        mv = self.registry.register(
+        mv = self._journal.register(
+            self.registry,
             self.model_name,
             model,
             metrics=metrics,
@@ -291,12 +366,8 @@ class ContinuousTraining:
             lineage={"datasets": {"training": version.digest}, "run_id": run.run_id},
             tags={"trigger": "bootstrap"},
         )
-        self.registry.promote(
-            self.model_name, mv.version, alias=self.alias, reason="loop bootstrap"
-        )
-        state = self._load_state(allow_empty=True)
         event = LoopEvent(
-            seq=state.seq + 1,
+            seq=claim.seq,
             kind="bootstrap",
             decision="bootstrapped",
             created_at=_now(),
@@ -321,8 +392,14 @@ class ContinuousTraining:
                 f"promoted v{mv.version} to {self.alias!r}",
             ),
         )
-        self._write(event)
-        self._state = None  # rebuilt from the store on next use
+        self._journal.move(
+            self.registry,
+            self.model_name,
+            mv.version,
+            alias=self.alias,
+            prepared=event,
+            reason="loop bootstrap",
+        )
         return event
 
     def observe(self, batch: pd.DataFrame, *, labels: Any = None) -> LoopEvent:
@@ -342,14 +419,33 @@ class ContinuousTraining:
         LoopEvent
             What was decided, and why.
         """
-        state = self._load_state()
+        features, _ = self._split(batch, labels=labels)
+        if len(features) == 0:  # refused (BatchError) before anything is written
+            return self._observe(self._load_state(), batch, labels)
+        key = fingerprint(features)
+        self._check_config()
+        done = self._decided(key)
+        if done is not None:
+            return done  # the same batch twice: one decision
+        state, claim = self._begin("observe", key)
+        seq = state.keys.get(key)
+        if seq is not None:  # decided by another worker while this one caught up
+            self._journal.release(claim)
+            event = self._journal.event(int(seq))
+            if event is not None:
+                return event
+            state, claim = self._begin("observe", key)
         try:
-            return self._observe(state, batch, labels)
+            event = self._observe(state, batch, labels)
         except BaseException:
             # Interrupted before its event was written: forget what this call did in
             # memory, so the next call rebuilds the state from the store alone.
             self._state = None
             raise
+        finally:
+            self._journal.end(claim)
+        self._after(event)
+        return event
 
     def _observe(self, state: _State, batch: pd.DataFrame, labels: Any) -> LoopEvent:
         features, labels = self._split(batch, labels=labels)
@@ -465,18 +561,101 @@ class ContinuousTraining:
     def _n_holdout(self, rows: int) -> int:
         return round(rows * self.holdout_fraction)
 
-    def history(self) -> pd.DataFrame:
-        """Every event of this loop, one row each, rebuilt from the store."""
-        return events_frame(list(self.events()))
+    def history(
+        self, *, start: int | None = None, limit: int | None = None
+    ) -> pd.DataFrame:
+        """The loop's events, one row each, rebuilt from the store.
 
-    def events(self) -> tuple[LoopEvent, ...]:
-        """Every :class:`LoopEvent` of this loop, in order, read from the store."""
-        folder = ("loop", self.model_name, "events")
-        names = sorted(self._events.list(*folder))
-        blobs = self._events.read_many(folder, names)
-        return tuple(
-            LoopEvent.model_validate_json(blobs[n]) for n in names if n in blobs
+        Parameters
+        ----------
+        start
+            The first sequence number to include (default: the first).
+        limit
+            At most this many events (default: all from ``start``). With both, a
+            page is read without listing every event: ``history(start=101,
+            limit=50)`` reads 50 records.
+        """
+        return events_frame(list(self.events(start=start, limit=limit)))
+
+    def events(
+        self, *, start: int | None = None, limit: int | None = None
+    ) -> tuple[LoopEvent, ...]:
+        """The loop's :class:`LoopEvent` records, in order, read from the store.
+
+        See :meth:`history` for ``start`` and ``limit``.
+        """
+        self._reconcile_open()
+        if start is None and limit is None:
+            return self._journal.all_events()
+        return self._journal.page(1 if start is None else int(start), limit)
+
+    # -- operations ------------------------------------------------------------------
+
+    def rollback(self, *, to: int, reason: str) -> LoopEvent:
+        """Move the alias back to version ``to`` and record why.
+
+        The move is an audited compare-and-swap in the registry (its reason is
+        ``reason``); the event is ``"rolled-back"``. From then on the monitors
+        compare batches with ``to``'s training data and its recorded score is the
+        performance baseline; labelled batches gathered since stay for the next
+        retrain.
+
+        Raises
+        ------
+        RegistryLookupError
+            ``to`` is not a version of the loop's model.
+        LoopError
+            ``to`` was not trained by a loop (no training dataset in its lineage).
+        LoopBusyError
+            Another worker is making a decision.
+        """
+        return _ops.rollback(self, to, reason)
+
+    def approve(self, seq: int, *, reason: str | None = None) -> LoopEvent:
+        """Promote the candidate of the ``"pending_approval"`` decision ``seq``.
+
+        Raises
+        ------
+        LoopError
+            ``seq`` is not awaiting approval (never was, or a later promotion or
+            rollback superseded it).
+        """
+        return _ops.approve(self, seq, reason)
+
+    def retain(
+        self,
+        policy: RetentionPolicy | None = None,
+        *,
+        dry_run: bool = False,
+        collect: bool = False,
+        grace: float = 3600.0,
+    ) -> RetentionReport:
+        """Delete the loop's records beyond ``policy``; optionally collect garbage.
+
+        Deletes the events older than both the newest ``keep_events`` and the newest
+        checkpoint, with their claims and journal entries, and all but
+        the newest ``keep_checkpoints`` checkpoints. The objects those records named
+        (labelled and quarantined batches) are then rooted by nothing of the loop's;
+        with ``collect=True`` the store's garbage collection runs
+        (:meth:`ContentStore.gc` with ``grace``; it keeps whatever another block's
+        records still name). See :class:`RetentionPolicy`.
+        """
+        return _retention.retain(
+            self,
+            policy or RetentionPolicy(),
+            dry_run=dry_run,
+            collect=collect,
+            grace=grace,
         )
+
+    def roots(self) -> frozenset[str]:
+        """Digests of the stored objects this loop's state and records keep alive."""
+        return frozenset(_retention.roots(self))
+
+    def status(self) -> _ops.LoopStatus:
+        """Where the loop stands: last decision, production in the events and in
+        the registry, work in flight, decisions awaiting approval."""
+        return _ops.status(self)
 
     # -- steps of observe ------------------------------------------------------------
 
@@ -648,7 +827,8 @@ class ContinuousTraining:
         comparison = comparisons[judges[0]]
         cand_score, prod_score = comparison.candidate, comparison.production
         metrics = {**self._metrics(run), f"holdout_{self.metric}": cand_score}
-        mv = self.registry.register(
+        mv = self._journal.register(
+            self.registry,
             self.model_name,
             candidate,
             metrics=metrics,
@@ -693,16 +873,25 @@ class ContinuousTraining:
             f"scores {cand_score:.4f} vs production {prod_score:.4f} "
             f"on {len(holdout)} held-out rows"
         )
+        promoted = {
+            **record,
+            "decision": "promoted",
+            "reasons": (trained, f"promoted v{mv.version} to {self.alias!r}"),
+        }
         try:
-            promotion = self.registry.promote(
+            promotion = self._journal.move(
+                self.registry,
                 self.model_name,
                 mv.version,
                 alias=self.alias,
                 gates=gates,
                 reason=f"loop: {', '.join(base['triggers'])}",
+                prepared=LoopEvent(**promoted, production_version=mv.version),
             )
         except PromotionRefusedError as exc:
             outcomes = _all_outcomes(gates, exc)
+            if _ops.awaits_approval(outcomes):
+                return self._finish(state, _ops.pending(record, outcomes, trained))
             return self._finish(
                 state,
                 {
@@ -775,7 +964,10 @@ class ContinuousTraining:
                 f"{list(steps)}). Name the step that returns the model with model_step=."
             )
         return self.pipeline.run(
-            inputs={self.data_input: data}, targets=targets, cache=self.store
+            inputs={self.data_input: data},
+            targets=targets,
+            cache=self.store,
+            executor=self.executor,
         )
 
     def _metrics(self, run: Any) -> dict[str, float]:
@@ -794,47 +986,211 @@ class ContinuousTraining:
         self._write(event)
         state.seq = event.seq
         state.triggers.record(
-            event, baseline_rows=self.min_holdout, cooldown=self.cooldown
+            _ops.for_triggers(event),
+            baseline_rows=self.min_holdout,
+            cooldown=self.cooldown,
         )
+        state.trim(self)
+        state.remember(event)
+        if event.decision == "pending_approval":
+            state.await_approval(event)
         return event
 
+    # -- persistence: claims, events, checkpoints, reconciliation --------------------
+
     def _write(self, event: LoopEvent) -> None:
-        name = f"{event.seq:08d}-{uuid.uuid4().hex[:8]}.json"
-        self._events.create(
-            encode_event(event), "loop", self.model_name, "events", name
+        try:
+            self._journal.write_event(event)
+        except FileExistsError:
+            self._state = None
+            raise LoopError(
+                f"Decision #{event.seq} of the loop for {self.model_name!r} was "
+                "recorded by another worker that took this worker's claim over (its "
+                "lease expired). This call's decision was not recorded; check "
+                "loop.history() and loop.status().",
+                seq=event.seq,
+            ) from None
+
+    def _after(self, event: LoopEvent) -> None:
+        """After an event is stored: a checkpoint now and then, then the hooks."""
+        state = self._state
+        if (
+            state is not None
+            and state.seq == event.seq
+            and event.seq % int(self.checkpoint_every) == 0
+        ):
+            self._journal.write_checkpoint(event.seq, state.to_dict())
+        _ops.run_hooks(self, event)
+
+    def _begin(self, kind: str, key: str | None) -> tuple[_State, Claim]:
+        """Claim the next decision number; the state is folded up to the one before."""
+        for _ in range(1000):
+            state = self._load_state(allow_empty=kind == "bootstrap")
+            seq = state.seq + 1
+            try:
+                return state, self._journal.claim(
+                    seq, kind, key, scope=state.bootstrap_seq
+                )
+            except FileExistsError:
+                pass
+            self._state = None
+            if self._journal.event(seq) is not None:
+                continue  # another worker decided #seq meanwhile: catch up
+            attempts = self._journal.attempts(seq)
+            last = attempts[-1] if attempts else None
+            if last is not None and is_live(last):
+                raise self._journal.busy_error(last)
+            if last is not None and self._reconcile(seq):
+                continue
+            attempt = (last.attempt if last is not None else 0) + 1
+            if last is not None and last.released:
+                attempt = last.attempt + 1
+            state = self._load_state(allow_empty=kind == "bootstrap")
+            try:
+                claim = self._journal.claim(
+                    seq, kind, key, attempt=attempt, scope=state.bootstrap_seq
+                )
+            except FileExistsError:
+                continue
+            return state, claim
+        raise LoopError(  # pragma: no cover - needs a thousand lost races in a row
+            f"Could not claim a decision number for {self.model_name!r}."
         )
+
+    def _decided(self, key: str) -> LoopEvent | None:
+        """The event that already observed the batch with ``key`` (since bootstrap).
+
+        The state knows the batch digest of each of the last decisions it folded,
+        and a claim on the next number succeeds only if no decision was made since
+        the state was read: so this costs no request for a new batch, and a worker
+        that lost the race re-reads the state and checks again.
+        """
+        seq = self._load_state().keys.get(key)
+        if seq is None:
+            return None
+        event = self._journal.event(int(seq))
+        if event is not None and event.batch_digest == key:
+            return event
+        return None  # retained away: the batch is news again
+
+    def _reconcile(self, seq: int) -> bool:
+        """Close a dead claim on ``seq`` whose worker changed the registry.
+
+        Returns whether an event was written for ``seq``.
+        """
+        return _ops.reconcile(self, seq)
+
+    def _reconcile_open(self) -> None:
+        if self._state is None:
+            self._load_state(allow_empty=True)
+
+    def _check_config(self, *, bootstrapping: bool = False) -> None:
+        """Compare the loop's definition with the stored one (once per object)."""
+        if self._config_checked:
+            return
+        epoch, stored = _config.read_config(self._journal)
+        current = _config.definition(self)
+        if stored is None:
+            if bootstrapping or self._journal.event_numbers():
+                with contextlib.suppress(FileExistsError):
+                    _config.write_config(self._journal, 1, current)
+                self._config_checked = True
+            return
+        diffs = _config.differences(stored, current)
+        if diffs and not self.new_epoch:
+            raise _config.mismatch_error(self.model_name, diffs)
+        if diffs:
+            _ops.start_epoch(self, epoch + 1, current, diffs)
+        self._config_checked = True
 
     def _load_state(self, *, allow_empty: bool = False) -> _State:
         if self._state is not None:
             return self._state
-        state = _State.from_events(self, self.events())
+        state = self._rebuild()
+        while self._reconcile(state.seq + 1):
+            state = self._rebuild()
         if state.reference is None and not allow_empty:
             raise LoopError(
                 f"The loop for {self.model_name!r} has not been bootstrapped in "
                 f"{self.store.url!r}. Call loop.bootstrap(training_data) first."
             )
+        state.finish(self)
         if state.reference is not None:
             self._state = state
         return state
 
+    def _rebuild(self) -> _State:
+        """The state folded from the newest checkpoint and the events after it."""
+        numbers = self._journal.checkpoint_numbers()
+        for seq in reversed(numbers):
+            saved = self._journal.checkpoint(seq)
+            if saved is not None:
+                state = _State.from_dict(saved)
+                for event in self._journal.events_after(seq):
+                    state.fold(event, self)
+                return state
+        state = _State()
+        for event in self._journal.all_events():
+            state.fold(event, self)
+        return state
+
 
 class _State:
-    """What the loop knows between calls, rebuilt from its events."""
+    """What the loop knows between calls, folded from its events.
+
+    The plain fields (not starting with ``_``, JSON values) are the checkpoint:
+    :meth:`to_dict` and :meth:`from_dict` round-trip them, so a field added here is
+    checkpointed without further code (tests check checkpoint == full fold).
+    """
 
     def __init__(self) -> None:
         self.seq = 0
+        self.bootstrap_seq = 0  # the last bootstrap (idempotency is scoped to it)
         self.reference: str | None = None  # training data of the production model
         self.schema_digest: str | None = None
-        self.schema: Any = None
         self.production: int | None = None
         self.baseline: float | None = None  # production's score at promotion
         self.pending: list[str] = []  # labelled batches since the last promotion
         self.accepted = 0
+        self.awaiting: dict[str, Any] = {}  # seq → pending_approval event fields
+        self.keys: dict[str, int] = {}  # batch digest → seq, the newest _KEYS decisions
+        self.schema: Any = None
         self.monitors: FittedMonitors
         self._model: tuple[int, Any] | None = None
         self.features_step: str | None = None  # the inference path's last step
         self.triggers = TriggerState()  # hysteresis, cooldown, baseline, open change
         self.parts: list[Part] = []  # labelled rows since the bootstrap, oldest first
+
+    _DERIVED = ("schema", "monitors")
+
+    def to_dict(self) -> dict[str, Any]:
+        """The folded fields, as JSON values (a checkpoint)."""
+        out = {
+            k: v
+            for k, v in vars(self).items()
+            if not k.startswith("_") and k not in self._DERIVED
+        }
+        out["triggers"] = {
+            k: sorted(v) if isinstance(v, set) else v
+            for k, v in dataclasses.asdict(self.triggers).items()
+        }
+        out["parts"] = [[p.seq, p.digest, p.rows, p.at.isoformat()] for p in self.parts]
+        return dict(json.loads(json.dumps(out)))
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> _State:
+        state = cls()
+        for key, value in data.items():
+            setattr(state, key, value)
+        triggers = dict(data.get("triggers") or {})
+        triggers["disarmed"] = set(triggers.get("disarmed") or ())
+        triggers["change_triggers"] = tuple(triggers.get("change_triggers") or ())
+        state.triggers = TriggerState(**triggers)
+        state.parts = [
+            Part(int(seq), str(digest), int(rows), _dt.datetime.fromisoformat(at))
+            for seq, digest, rows, at in data.get("parts") or ()
+        ]
+        return state
 
     @classmethod
     def from_events(
@@ -842,67 +1198,114 @@ class _State:
     ) -> _State:
         state = cls()
         for event in events:
-            state.seq = max(state.seq, event.seq)
-            if event.decision == "bootstrapped":
-                state.reference = event.dataset_digest
-                state.schema_digest = event.schema_digest
-                state.production = event.production_version
-                # Production's score at promotion: the pipeline's own metric, if
-                # it reports one under the loop's metric name.
-                state.baseline, state.pending, state.accepted = (
-                    event.candidate_score,
-                    [],
-                    0,
-                )
-                state.features_step = event.features_step
-                # Events written before the baseline field carry it as the score.
-                state.triggers.start(
-                    event.candidate_score if event.baseline is None else event.baseline
-                )
-                state.parts = [
-                    Part(
-                        event.seq,
-                        str(event.dataset_digest),
-                        event.rows,
-                        event.created_at,
-                    )
-                ]
-            elif event.kind == "observe" and event.decision != "quarantined":
-                state.accepted += 1
-                if event.labelled_digest is not None:
-                    state.pending.append(event.labelled_digest)
-                    state.parts.append(
-                        Part(
-                            event.seq,
-                            event.labelled_digest,
-                            event.rows,
-                            event.created_at,
-                        )
-                    )
-                state.triggers.record(
-                    event, baseline_rows=loop.min_holdout, cooldown=loop.cooldown
-                )
-                if event.decision == "promoted":
-                    state.promote(
-                        event.dataset_digest,
-                        event.candidate_version,
-                        event.candidate_score,
-                    )
-        if state.reference is not None:
-            assert state.schema_digest is not None
-            state.schema = Schema.from_json(loop.store.get_bytes(state.schema_digest))
-            state.monitors = FittedMonitors(loop.monitors)
-            state.refit(loop)
+            state.fold(event, loop)
+        state.finish(loop)
         return state
+
+    def fold(self, event: LoopEvent, loop: ContinuousTraining) -> None:
+        """Apply one event."""
+        self.seq = max(self.seq, event.seq)
+        if event.decision == "interrupted":
+            return  # the batch was not counted; the registry changes are named
+        self.remember(event)
+        if event.decision == "bootstrapped":
+            self.bootstrap_seq = event.seq
+            self.reference = event.dataset_digest
+            self.schema_digest = event.schema_digest
+            self.production = event.production_version
+            # Production's score at promotion: the pipeline's own metric, if
+            # it reports one under the loop's metric name.
+            self.baseline, self.pending, self.accepted = event.candidate_score, [], 0
+            self.awaiting = {}
+            self.features_step = event.features_step
+            # Events written before the baseline field carry it as the score.
+            self.triggers.start(
+                event.candidate_score if event.baseline is None else event.baseline
+            )
+            self.parts = [
+                Part(event.seq, str(event.dataset_digest), event.rows, event.created_at)
+            ]
+        elif event.kind == "observe" and event.decision != "quarantined":
+            self.accepted += 1
+            if event.labelled_digest is not None:
+                self.pending.append(event.labelled_digest)
+                self.parts.append(
+                    Part(event.seq, event.labelled_digest, event.rows, event.created_at)
+                )
+            self.triggers.record(
+                _ops.for_triggers(event),
+                baseline_rows=loop.min_holdout,
+                cooldown=loop.cooldown,
+            )
+            if event.decision == "promoted":
+                self.promote(
+                    event.dataset_digest, event.candidate_version, event.candidate_score
+                )
+            elif event.decision == "pending_approval":
+                self.await_approval(event)
+            self.trim(loop)
+        elif event.kind in ("approval", "rollback"):
+            _ops.fold(self, event)
+
+    def remember(self, event: LoopEvent) -> None:
+        """Note the batch an observe decided (idempotency), the newest _KEYS of them."""
+        if event.decision == "bootstrapped":
+            self.keys = {}
+        elif event.kind == "observe" and event.batch_digest is not None:
+            self.keys.pop(event.batch_digest, None)
+            self.keys[event.batch_digest] = event.seq
+            while len(self.keys) > _KEYS:
+                self.keys.pop(next(iter(self.keys)))
+
+    def trim(self, loop: ContinuousTraining) -> None:
+        """Forget the training parts an ``int`` window can no longer use.
+
+        Kept: the newest parts whose rows, each less its held-out share, fill the
+        window, and every part of an open change (its rows are the held-out pool).
+        Other windows (a time span, a function, ``"all"``) keep every part.
+        """
+        window = loop.training_window
+        if not isinstance(window, int) or isinstance(window, bool):
+            return
+        change = self.triggers.change_seq
+        total, start = 0, 0
+        for i in range(len(self.parts) - 1, -1, -1):
+            part = self.parts[i]
+            if total >= window and (change is None or part.seq < change):
+                start = i + 1
+                break
+            total += part.rows - loop._n_holdout(part.rows)
+        if start:
+            self.parts = self.parts[start:]
+            kept = {p.digest for p in self.parts}
+            self.pending = [d for d in self.pending if d in kept]
+
+    def await_approval(self, event: LoopEvent) -> None:
+        """Remember a candidate that waits for ``loop.approve(event.seq)``."""
+        self.awaiting[str(event.seq)] = {
+            "version": event.candidate_version,
+            "reference": event.dataset_digest,
+            "score": event.candidate_score,
+        }
+
+    def finish(self, loop: ContinuousTraining) -> None:
+        """Load what the fields name: the schema, and the monitors fitted on it."""
+        if self.reference is None or self.schema is not None:
+            return
+        assert self.schema_digest is not None
+        self.schema = Schema.from_json(loop.store.get_bytes(self.schema_digest))
+        self.monitors = FittedMonitors(loop.monitors)
+        self.refit(loop)
 
     def promote(self, reference: Any, version: Any, score: float | None) -> None:
         """Record a promotion: new reference data, production version and baseline."""
         self.reference, self.production, self.baseline = reference, version, score
         self.pending = []
+        self.awaiting = {}
 
     def model(self, loop: ContinuousTraining) -> Any:
         """The model holding the loop's alias (loaded once per version)."""
-        current = loop.registry.get_version(loop.model_name, alias=loop.alias).version
+        current = _ops.alias_holder(loop.registry, loop.model_name, loop.alias)
         if self._model is None or self._model[0] != current:
             self._model = (current, loop.registry.load(loop.model_name, current))
         self.production = current
