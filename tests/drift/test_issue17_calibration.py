@@ -302,3 +302,30 @@ def test_mlls_no_shift_test_holds_alpha_when_the_source_is_a_sample() -> None:
         old += stats.chi2.sf(lr, 2) <= ALPHA
     assert 0.015 <= alarms / 200 <= 0.095, alarms
     assert old / 200 > 0.25, old
+
+
+# -- the calibration table (benchmarks/bench_drift_calibration.py), a lean subset -------
+
+
+def _mixed_frame(rng: np.random.Generator, n: int, k: int) -> pd.DataFrame:
+    nums = pd.DataFrame(rng.normal(size=(n, k)), columns=[f"n{j}" for j in range(k)])
+    cats = pd.DataFrame(
+        rng.choice(np.array(["a", "b", "c"], dtype=object), size=(n, k)),
+        columns=[f"c{j}" for j in range(k)],
+    )
+    return pd.concat([nums, cats], axis=1)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("n", [200, 2000])
+def test_calibration_table_tabular_and_histograms_at_400_draws(n: int) -> None:
+    # The same draws as the table's rows (400 independent null columns per detector,
+    # reference redrawn), other seeds: each must sit in the two-sided binomial band.
+    rng = np.random.default_rng([19, n])
+    tab = TabularDrift(correction=None).fit(_mixed_frame(rng, n, 200))
+    p = tab.detect(_mixed_frame(rng, n, 200)).features["p_value"].to_numpy()
+    assert _consistent(int((p <= ALPHA).sum()), 400), "TabularDrift"
+    for cls in (PSIDrift, JensenShannonDrift, HellingerDrift):
+        det = cls(correction=None, n_permutations=199, random_state=n)
+        count = _null_rate(det, n, 400, seed=n + 1)
+        assert _consistent(count, 400), f"{cls.__name__}: {count}/400"

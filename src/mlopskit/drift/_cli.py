@@ -30,7 +30,8 @@ DETECTORS = {
     "mmd": "MMDDrift",
     "classifier": "ClassifierDrift",
 }
-_TESTS = ("tabular", "ks", "cvm", "anderson", "chi2", "mmd", "classifier")
+_DISTANCES = ("psi", "wasserstein", "js", "hellinger")
+_TESTS = ("tabular", "ks", "cvm", "anderson", "chi2", "mmd", "classifier", *_DISTANCES)
 
 
 def configure(subparsers: Any) -> None:
@@ -95,6 +96,8 @@ def _run(args: argparse.Namespace) -> int:
     params: dict[str, Any] = {"nan_policy": args.nan_policy}
     if args.detector in _TESTS:
         params["alpha"] = args.alpha
+    if args.detector in _DISTANCES:  # permutation p-values: same files, same verdict
+        params["random_state"] = 0
     detector = getattr(drift, DETECTORS[args.detector])(**params)
     result = detector.fit(reference).detect(sample)
     print(result.to_json(indent=2) if args.json else _describe(result))

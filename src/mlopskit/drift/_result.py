@@ -28,9 +28,11 @@ class DriftResult(Result):
         The test statistic or distance (for several features, the one the decision
         is based on, e.g. the smallest corrected p-value's statistic).
     p_value
-        The p-value, or ``None`` for distance-only methods (PSI, Wasserstein …).
+        The p-value, or ``None`` for a distance compared with a fixed ``threshold``
+        (PSI, Wasserstein … with ``threshold=<float>``).
     threshold
-        ``alpha`` for tests, the distance threshold for distance-only methods.
+        ``alpha`` for tests (distances included, by default), the distance threshold
+        for a fixed-threshold distance.
     method
         Name of the test, e.g. ``"ks"`` or ``"mmd"``.
     n_reference, n_sample

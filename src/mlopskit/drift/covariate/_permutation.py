@@ -56,7 +56,7 @@ def permutation_pvalue(statistics: FloatArray) -> float:
 
 
 def check_permutation_params(detector: Any) -> None:
-    """Validate ``threshold``, ``n_permutations`` and ``random_state``-free params."""
+    """Validate a distance detector's ``threshold`` and ``n_permutations``."""
     threshold = detector.threshold
     if threshold is not None and (
         isinstance(threshold, bool)
