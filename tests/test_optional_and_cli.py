@@ -12,7 +12,7 @@ from mlopskit.errors import OptionalDependencyError
 
 def test_missing_extra_names_the_install_command() -> None:
     with pytest.raises(
-        OptionalDependencyError, match=r'pip install "mlopskit\[dask\]"'
+        OptionalDependencyError, match=r'pip install "mlopskit-blocks\[dask\]"'
     ) as info:
         import_optional(
             "definitely_not_installed_mod", extra="dask", feature="Dask execution"

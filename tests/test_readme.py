@@ -25,4 +25,4 @@ def test_readme_quickstart_runs(
 def test_readme_names_the_two_setup_commands() -> None:
     text = README.read_text(encoding="utf-8")
     assert 'pip install -e ".[plot]" && mlopskit demo' in text
-    assert 'pip install -e ".[dev]" && pytest' in text
+    assert 'pip install -e ".[dev]" -c constraints.txt && pytest' in text

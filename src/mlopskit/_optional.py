@@ -12,7 +12,7 @@ Examples
 ...     import_optional("no_such_module_xyz", extra="s3", feature="S3 storage")
 ... except ImportError as err:
 ...     print(err)
-S3 storage requires the optional dependency 'no_such_module_xyz'. Install it with: pip install "mlopskit[s3]"
+S3 storage requires the optional dependency 'no_such_module_xyz'. Install it with: pip install "mlopskit-blocks[s3]"
 """
 
 from __future__ import annotations
@@ -42,7 +42,7 @@ def import_optional(module: str, *, extra: str, feature: str) -> ModuleType:
     except ImportError as exc:
         raise OptionalDependencyError(
             f"{feature} requires the optional dependency {module!r}. "
-            f'Install it with: pip install "mlopskit[{extra}]"',
+            f'Install it with: pip install "mlopskit-blocks[{extra}]"',
             module=module,
             extra=extra,
         ) from exc

@@ -59,7 +59,7 @@ class DriftResult(Result):
     details: dict[str, Any] = Field(default_factory=dict)
 
     def plot(self, *, ax: Any = None, max_features: int = 30) -> Any:
-        """Draw the result with matplotlib (``pip install "mlopskit[plot]"``).
+        """Draw the result with matplotlib (``pip install "mlopskit-blocks[plot]"``).
 
         For a multi-feature result, one horizontal bar per feature (at most
         ``max_features``, the most drifted first): ``-log10(p)`` of the adjusted

@@ -62,7 +62,7 @@ def report(
     """An HTML report of a loop's history; also written to ``path`` when given.
 
     The report holds the figures (embedded as PNG, so the file stands alone; they need
-    matplotlib, ``pip install "mlopskit[plot]"``), a table of every event, the model
+    matplotlib, ``pip install "mlopskit-blocks[plot]"``), a table of every event, the model
     versions and the alias history. It reads well in a 1280 px window: wide tables
     scroll in their own box.
 
@@ -199,7 +199,7 @@ def _figures(loop: Any, events: list[Any]) -> str:
         import matplotlib.pyplot as plt
     except ImportError:
         return (
-            '<p>Figures need matplotlib: <code>pip install "mlopskit[plot]"</code>.</p>'
+            '<p>Figures need matplotlib: <code>pip install "mlopskit-blocks[plot]"</code>.</p>'
         )
     fig, axes = plt.subplots(1, 2, figsize=(11, 3.6))
     seq = [e.seq for e in events]

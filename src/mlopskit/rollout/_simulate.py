@@ -93,7 +93,7 @@ class SimulationResult(Result):
         return float(self.runs["rolled_back"].mean())
 
     def plot(self, ax: Any = None) -> Any:
-        """Histograms of the key per-run metrics (needs ``mlopskit[plot]``).
+        """Histograms of the key per-run metrics (needs ``mlopskit-blocks[plot]``).
 
         Returns the matplotlib figure.
         """

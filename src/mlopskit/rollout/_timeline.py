@@ -86,7 +86,7 @@ class Timeline(Result):
         return rows.loc[change, ["phase", "t_s"]].reset_index(drop=True)
 
     def plot(self, ax: Any = None) -> Any:
-        """Canary share and ready pods against time (needs ``mlopskit[plot]``)."""
+        """Canary share and ready pods against time (needs ``mlopskit-blocks[plot]``)."""
         plt = import_optional(
             "matplotlib.pyplot", extra="plot", feature="Timeline.plot"
         )

@@ -6,7 +6,7 @@ Safe codecs never run code while decoding:
 - ``json``: JSON values (``None``, ``bool``, ``int``, ``float``, ``str``, lists and
   dicts with ``str`` keys), exactly those types;
 - ``npy``: a plain numpy array of a non-object dtype, ``allow_pickle=False``;
-- ``parquet``: a DataFrame through pyarrow (``pip install "mlopskit[parquet]"``),
+- ``parquet``: a DataFrame through pyarrow (``pip install "mlopskit-blocks[parquet]"``),
   used when an empty slice of the frame survives the round trip unchanged;
 - ``frame``: a DataFrame or Series as ``.npy`` buffers and JSON (numeric, datetime
   with or without time zone, categorical, masked, string and object-of-scalar

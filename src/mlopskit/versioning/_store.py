@@ -203,7 +203,7 @@ class ContentStore:
             raise StoreError(
                 f"Cannot open a store at {url!r}: {exc}. Pass a local folder, "
                 "'memory://name' or an fsspec URL whose backend is installed "
-                '(for S3: pip install "mlopskit[s3]").',
+                '(for S3: pip install "mlopskit-blocks[s3]").',
                 url=url,
             ) from exc
         self.fs = fs

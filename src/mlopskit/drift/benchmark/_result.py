@@ -260,7 +260,7 @@ class BenchmarkResult(Result):
     def plot(self, *, dataset: str | None = None) -> Any:
         """Power (or false-alarm rate) against sample size, one panel per shift.
 
-        Needs matplotlib (``pip install "mlopskit[plot]"``). Shaded bands are the
+        Needs matplotlib (``pip install "mlopskit-blocks[plot]"``). Shaded bands are the
         Clopper–Pearson intervals; the dotted line is ``alpha``.
 
         Returns

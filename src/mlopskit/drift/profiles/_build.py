@@ -57,7 +57,7 @@ def profile(
         detectors); an iterable of DataFrames with the same columns (chunks, read
         one at a time); a path (``str`` or ``os.PathLike``) to a Parquet file or a
         directory of Parquet files (needs ``pyarrow``: ``pip install
-        "mlopskit[parquet]"``); or a Dask DataFrame (each partition profiled in a
+        "mlopskit-blocks[parquet]"``); or a Dask DataFrame (each partition profiled in a
         task, the profiles merged by a tree reduction on the current Dask scheduler,
         e.g. a ``dask.distributed.Client``).
     k
