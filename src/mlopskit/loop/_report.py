@@ -198,9 +198,7 @@ def _figures(loop: Any, events: list[Any]) -> str:
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
     except ImportError:
-        return (
-            '<p>Figures need matplotlib: <code>pip install "mlopskit-blocks[plot]"</code>.</p>'
-        )
+        return '<p>Figures need matplotlib: <code>pip install "mlopskit-blocks[plot]"</code>.</p>'
     fig, axes = plt.subplots(1, 2, figsize=(11, 3.6))
     seq = [e.seq for e in events]
     perf = [np.nan if e.performance is None else e.performance for e in events]
