@@ -7,28 +7,14 @@ committed. Run: ``python tools/make_tutorials.py``.
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import nbformat
 
-HERE = Path(__file__).resolve().parent.parent / "notebooks"
-
-
-def _nb(cells: list[tuple[str, str]]) -> nbformat.NotebookNode:
-    nb = nbformat.v4.new_notebook()
-    nb.metadata["kernelspec"] = {
-        "name": "python3",
-        "display_name": "Python 3",
-        "language": "python",
-    }
-    nb.cells = [
-        nbformat.v4.new_markdown_cell(src)
-        if kind == "md"
-        else nbformat.v4.new_code_cell(src)
-        for kind, src in cells
-    ]
-    return nb
-
+# The notebook builder is shared with the sibling script (tools/ is not a package).
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from make_notebooks import HERE, _nb
 
 VERSIONING = [
     (
