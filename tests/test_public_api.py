@@ -92,4 +92,5 @@ def test_unknown_attribute_raises() -> None:
 def test_version_matches_package_metadata() -> None:
     from importlib.metadata import version
 
-    assert version("mlopskit") == mlopskit.__version__
+    # The distribution is mlopskit-blocks; the import name is mlopskit.
+    assert version("mlopskit-blocks") == mlopskit.__version__
