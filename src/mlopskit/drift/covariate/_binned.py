@@ -24,7 +24,7 @@ What does *not* belong here: the single distances (``_psi.py``,
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Literal
 
 import numpy as np
 from numpy.typing import NDArray
@@ -64,6 +64,31 @@ class BinnedDistanceDrift(BaseDriftDetector):
     _input_kind: ClassVar[str] = "any"
     _method: ClassVar[str] = ""
     _min_rows: ClassVar[int] = 10
+
+    # One constructor for every histogram distance (scikit-learn reads the parameter
+    # names from it, inherited or not); the subclasses document the parameters.
+    def __init__(
+        self,
+        *,
+        alpha: float = 0.05,
+        correction: Literal["bonferroni", "fdr_bh"] | None = "bonferroni",
+        threshold: float | None = None,
+        n_permutations: int = 999,
+        n_bins: int = 10,
+        smoothing: float = 0.5,
+        random_state: int | np.random.Generator | None = None,
+        nan_policy: Literal["raise", "omit"] = "raise",
+        preprocessor: Any = None,
+    ) -> None:
+        self.alpha = alpha
+        self.correction = correction
+        self.threshold = threshold
+        self.n_permutations = n_permutations
+        self.n_bins = n_bins
+        self.smoothing = smoothing
+        self.random_state = random_state
+        self.nan_policy = nan_policy
+        self.preprocessor = preprocessor
 
     def _validate_params(self) -> None:
         super()._validate_params()

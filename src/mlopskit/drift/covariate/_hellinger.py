@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, ClassVar, Literal
+from typing import ClassVar
 
 import numpy as np
 
@@ -14,8 +14,7 @@ __all__ = ["HellingerDrift"]
 class HellingerDrift(BinnedDistanceDrift):
     """Hellinger distance, ``sqrt(1 - Σ sqrt(p q))`` in [0, 1], per column.
 
-    Binning and smoothing as in :class:`PSIDrift`. A distance: ``p_value`` is
-    ``None``.
+    Binning, smoothing and the permutation p-value as in :class:`PSIDrift`.
 
     Parameters
     ----------
@@ -52,29 +51,6 @@ class HellingerDrift(BinnedDistanceDrift):
     """
 
     _method: ClassVar[str] = "hellinger"
-
-    def __init__(
-        self,
-        *,
-        alpha: float = 0.05,
-        correction: Literal["bonferroni", "fdr_bh"] | None = "bonferroni",
-        threshold: float | None = None,
-        n_permutations: int = 999,
-        n_bins: int = 10,
-        smoothing: float = 0.5,
-        random_state: int | np.random.Generator | None = None,
-        nan_policy: Literal["raise", "omit"] = "raise",
-        preprocessor: Any = None,
-    ) -> None:
-        self.alpha = alpha
-        self.correction = correction
-        self.threshold = threshold
-        self.n_permutations = n_permutations
-        self.n_bins = n_bins
-        self.smoothing = smoothing
-        self.random_state = random_state
-        self.nan_policy = nan_policy
-        self.preprocessor = preprocessor
 
     def _distance(self, reference: FloatArray, sample: FloatArray) -> FloatArray:
         bc = np.sum(np.sqrt(reference * sample), axis=-1)

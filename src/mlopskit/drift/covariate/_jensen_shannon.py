@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, ClassVar, Literal
+from typing import ClassVar
 
 import numpy as np
 from scipy.spatial import distance
@@ -17,8 +17,8 @@ class JensenShannonDrift(BinnedDistanceDrift):
 
     The square root of the Jensen–Shannon divergence, as
     ``scipy.spatial.distance.jensenshannon(p, q, base=2)``: symmetric, bounded by 1,
-    finite even for empty bins. Binning and smoothing as in :class:`PSIDrift`. A
-    distance: ``p_value`` is ``None``.
+    finite even for empty bins. Binning, smoothing and the
+    permutation p-value as in :class:`PSIDrift`.
 
     Parameters
     ----------
@@ -56,29 +56,6 @@ class JensenShannonDrift(BinnedDistanceDrift):
     """
 
     _method: ClassVar[str] = "jensen_shannon"
-
-    def __init__(
-        self,
-        *,
-        alpha: float = 0.05,
-        correction: Literal["bonferroni", "fdr_bh"] | None = "bonferroni",
-        threshold: float | None = None,
-        n_permutations: int = 999,
-        n_bins: int = 10,
-        smoothing: float = 0.5,
-        random_state: int | np.random.Generator | None = None,
-        nan_policy: Literal["raise", "omit"] = "raise",
-        preprocessor: Any = None,
-    ) -> None:
-        self.alpha = alpha
-        self.correction = correction
-        self.threshold = threshold
-        self.n_permutations = n_permutations
-        self.n_bins = n_bins
-        self.smoothing = smoothing
-        self.random_state = random_state
-        self.nan_policy = nan_policy
-        self.preprocessor = preprocessor
 
     def _distance(self, reference: FloatArray, sample: FloatArray) -> FloatArray:
         out: FloatArray = np.asarray(

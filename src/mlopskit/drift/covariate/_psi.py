@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, ClassVar, Literal
+from typing import ClassVar
 
 import numpy as np
 
@@ -19,7 +19,9 @@ class PSIDrift(BinnedDistanceDrift):
     0.1–0.25 a moderate shift, above 0.25 a major one. Numeric columns are binned at
     the reference's deciles, categorical ones by category (plus one bin for unseen
     categories); proportions are smoothed by ``smoothing`` pseudo-counts per bin (see
-    ``mlopskit.drift.covariate._binned``). A distance: ``p_value`` is ``None``.
+    ``mlopskit.drift.covariate._binned``). ``p_value`` comes from a permutation
+    test of each column's distance (corrected over columns), unless a fixed
+    ``threshold`` is given.
 
     Parameters
     ----------
@@ -57,29 +59,6 @@ class PSIDrift(BinnedDistanceDrift):
     """
 
     _method: ClassVar[str] = "psi"
-
-    def __init__(
-        self,
-        *,
-        alpha: float = 0.05,
-        correction: Literal["bonferroni", "fdr_bh"] | None = "bonferroni",
-        threshold: float | None = None,
-        n_permutations: int = 999,
-        n_bins: int = 10,
-        smoothing: float = 0.5,
-        random_state: int | np.random.Generator | None = None,
-        nan_policy: Literal["raise", "omit"] = "raise",
-        preprocessor: Any = None,
-    ) -> None:
-        self.alpha = alpha
-        self.correction = correction
-        self.threshold = threshold
-        self.n_permutations = n_permutations
-        self.n_bins = n_bins
-        self.smoothing = smoothing
-        self.random_state = random_state
-        self.nan_policy = nan_policy
-        self.preprocessor = preprocessor
 
     def _distance(self, reference: FloatArray, sample: FloatArray) -> FloatArray:
         out: FloatArray = np.sum(
